@@ -1,0 +1,186 @@
+//! The detached part of an event. The hook starts `daft __supervise <run>` in a new session
+//! (no terminal, stdin a pipe of ours, output to a log: nothing of git's), tells it through
+//! that pipe how the synchronous jobs went, and returns. The supervisor runs the background
+//! jobs as their `needs` allow, records each one, applies timeouts, and cancels them when their
+//! worktree disappears or `daft hooks cancel` asks.
+
+use std::fs::{self, File};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::process::CommandExt as _;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use camino::Utf8Path;
+use serde::{Deserialize, Serialize};
+
+use crate::config::EventConfig;
+use crate::engine::{Engine, Msg, Output};
+use crate::files::write_atomically;
+use crate::job::Context;
+use crate::runs::{self, JobRecord, Pid, Run, Status, Unseen};
+use crate::sys;
+
+/// What the supervisor needs to run the background jobs, written into the run directory.
+#[derive(Serialize, Deserialize)]
+struct Plan {
+    ctx: Context,
+    event: EventConfig,
+}
+
+/// The hook's end of the pipe to a supervisor. Dropping it tells the supervisor that the hook
+/// is done.
+pub(crate) struct Supervisor {
+    pipe: ChildStdin,
+}
+
+impl Supervisor {
+    /// Reports a synchronous job's outcome.
+    pub(crate) fn report(&mut self, job: usize, ok: bool) {
+        let _ = writeln!(self.pipe, "done {job} {}", if ok { "ok" } else { "fail" });
+    }
+
+    /// The hook stops on a failure (`fail_mode: abort`): background jobs not started yet don't start.
+    pub(crate) fn abort(&mut self) {
+        let _ = writeln!(self.pipe, "abort");
+    }
+}
+
+/// Starts the supervisor for `run`'s background jobs.
+pub(crate) fn spawn(
+    run: &Run,
+    ctx: &Context,
+    event: &EventConfig,
+    stdin: Option<&[u8]>,
+) -> Result<Supervisor> {
+    let plan = Plan {
+        ctx: ctx.clone(),
+        event: event.clone(),
+    };
+    write_atomically(&run.dir.join("plan.json"), &serde_json::to_vec(&plan)?)?;
+    if let Some(data) = stdin {
+        write_atomically(&run.dir.join("stdin"), data)?;
+    }
+    let log = File::create(run.dir.join("supervisor.log"))
+        .context("cannot create the supervisor's log")?;
+    let exe = std::env::current_exe().context("cannot find daft's own executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("__supervise")
+        .arg(&run.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: only setsid(2), which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(sys::setsid);
+    }
+    let mut child = cmd.spawn().context("cannot start the supervisor")?;
+    let owner = Pid::of(child.id()).unwrap_or(Pid {
+        pid: child.id(),
+        start: 0,
+    });
+    // Recorded before the supervisor may touch them (it waits for "go"), and owned by it, so
+    // `log show` never sees them orphaned.
+    for job in event.jobs.iter().filter(|job| job.background) {
+        run.write_job(&JobRecord::pending(&job.name, true, owner))?;
+    }
+    let mut pipe = child.stdin.take().context("the supervisor has no stdin")?;
+    let _ = writeln!(pipe, "go");
+    Ok(Supervisor { pipe })
+}
+
+/// `daft __supervise <run>`: the supervisor's whole life.
+pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
+    let stop_requested = Arc::new(AtomicBool::new(false));
+    // A hang-up is not our business (we have no terminal); TERM means cancel everything.
+    signal_hook::flag::register(sys::SIGHUP, Arc::new(AtomicBool::new(false)))?;
+    signal_hook::flag::register(sys::SIGTERM, Arc::clone(&stop_requested))?;
+    signal_hook::flag::register(sys::SIGINT, Arc::clone(&stop_requested))?;
+
+    let run = Run::open(dir)?;
+    let plan: Plan = runs::read_json(&dir.join("plan.json"))?;
+    let mut lines = BufReader::new(std::io::stdin()).lines();
+    let went = matches!(lines.next(), Some(Ok(line)) if line == "go");
+    let stdin = fs::read(dir.join("stdin")).ok();
+    let ours: Vec<bool> = plan.event.jobs.iter().map(|job| job.background).collect();
+    let sync_jobs: Vec<usize> = (0..ours.len()).filter(|&i| !ours[i]).collect();
+    let worktree = plan.ctx.worktree.clone();
+    let common_dir = plan.ctx.common_dir.clone();
+    let mut engine = Engine::new(run, plan.ctx, plan.event, &ours, Output::Logged, stdin);
+
+    let tx = engine.sender();
+    std::thread::spawn(move || {
+        if went {
+            for line in lines.map_while(Result::ok) {
+                let mut words = line.split(' ');
+                let msg = match (
+                    words.next(),
+                    words.next().and_then(|i| i.parse().ok()),
+                    words.next(),
+                ) {
+                    (Some("done"), Some(i), Some(result)) => Msg::SyncDone(i, result == "ok"),
+                    (Some("abort"), ..) => Msg::Abort,
+                    _ => continue,
+                };
+                let _ = tx.send(msg);
+            }
+        }
+        let _ = tx.send(Msg::HookEnded);
+    });
+
+    let mut stopping = false;
+    loop {
+        if !stopping {
+            engine.start_ready();
+        }
+        for i in engine.take_finished() {
+            let record = &engine.records[i];
+            if matches!(record.status, Status::Failed | Status::TimedOut) {
+                let unseen = Unseen {
+                    job: record.name.clone(),
+                    run: engine.run.meta.id.clone(),
+                    status: record.status,
+                    exit_code: record.exit_code,
+                };
+                runs::note_failure(&common_dir, &worktree, &unseen);
+            }
+        }
+        if engine.is_idle() {
+            return Ok(0);
+        }
+        if !stopping && stop_requested.load(Ordering::Relaxed) {
+            stopping = true;
+            engine.stop("the supervisor was stopped (SIGTERM)");
+        }
+        if !stopping && worktree.join(".git").symlink_metadata().is_err() {
+            stopping = true;
+            engine.stop("its worktree was removed");
+        }
+        for i in engine.running() {
+            if engine
+                .run
+                .cancel_marker(&engine.event.jobs[i].name)
+                .exists()
+            {
+                engine.cancel(i, "cancelled by `daft hooks cancel`");
+            }
+        }
+        let Some(msg) = engine.wait(Duration::from_millis(250)) else {
+            continue;
+        };
+        match engine.handle(msg) {
+            Some(Msg::Abort) => engine.stop_waiting("a synchronous job failed (fail_mode: abort)"),
+            Some(Msg::HookEnded) => {
+                // Whatever the hook did not report did not succeed (it was killed, say).
+                for &i in &sync_jobs {
+                    if !engine.is_settled(i) {
+                        engine.handle(Msg::SyncDone(i, false));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

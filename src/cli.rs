@@ -1,0 +1,156 @@
+//! The command line, as clap parses it. Called as `git-daft` it is `daft`; called as
+//! `git-daft-hooks` it is `daft hooks`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "daft",
+    version,
+    about = "Make a fresh git worktree ready to work in",
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Install the shims and point core.hooksPath at them, for a repository or every repository
+    Install(InstallArgs),
+    /// Take daft out and restore core.hooksPath as it was
+    Uninstall(InstallArgs),
+    /// What the shims call: handle one git hook
+    #[command(hide = true)]
+    Hook(HookArgs),
+    /// Review this worktree's daft.yml and trust it to run
+    Trust(TrustArgs),
+    /// Stop trusting this worktree's daft.yml
+    Untrust,
+    /// Run, inspect and cancel jobs
+    #[command(subcommand)]
+    Hooks(HooksCommand),
+    /// Add a worktree for BRANCH beside this one (a new branch if it does not exist)
+    Start(StartArgs),
+    /// Cancel a worktree's background jobs, then remove it
+    Remove(RemoveArgs),
+    /// Check daft.yml without running anything
+    Validate,
+    /// Runs one run's background jobs, detached (started by `daft hook`)
+    #[command(name = "__supervise", hide = true)]
+    Supervise { run_dir: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InstallArgs {
+    /// For every repository of this user (git config --global)
+    #[arg(long)]
+    pub(crate) global: bool,
+    /// The repository (default: the current one)
+    #[arg(conflicts_with = "global")]
+    pub(crate) path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HookArgs {
+    /// The git hook's name
+    pub(crate) name: String,
+    /// git's arguments to the hook
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub(crate) args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// Trust without asking
+    #[arg(long, short)]
+    pub(crate) yes: bool,
+    /// Only tell whether the config is trusted (exit 0), untrusted or changed (exit 1)
+    #[arg(long, conflicts_with = "yes")]
+    pub(crate) status: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HooksCommand {
+    /// Run an event's jobs by hand (trust still applies)
+    Run(RunArgs),
+    /// Show runs and job logs
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Cancel running background jobs of this worktree (all, or JOB)
+    Cancel(CancelArgs),
+    /// Same as `daft trust`
+    Trust(TrustArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The event, e.g. worktree-post-create or pre-commit
+    pub(crate) event: String,
+    /// Run only this job (its needs are taken as met)
+    #[arg(long)]
+    pub(crate) job: Option<String>,
+    /// Print the plan instead of running it
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogCommand {
+    /// The runs of this worktree, newest first, or one job's latest log
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// Print this job's latest log
+    pub(crate) job: Option<String>,
+    /// Keep printing the log until the job ends
+    #[arg(long, short, requires = "job")]
+    pub(crate) follow: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// Only this job
+    pub(crate) job: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    /// The branch to work on
+    pub(crate) branch: String,
+    /// Where to put the worktree (default: ../<repo>.<branch>)
+    pub(crate) path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveArgs {
+    /// The worktree's path
+    pub(crate) worktree: PathBuf,
+    /// Remove it even if it has changes (git worktree remove --force)
+    #[arg(long, short)]
+    pub(crate) force: bool,
+}
+
+/// Parses the command line; `--help`, `--version` and usage errors exit here (usage: 2).
+pub(crate) fn parse(mut args: Vec<OsString>) -> Cli {
+    let called_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    if called_as.as_deref() == Some("git-daft-hooks") {
+        args.insert(1, "hooks".into());
+    }
+    if let Some(first) = args.first_mut() {
+        *first = "daft".into();
+    }
+    Cli::parse_from(args)
+}

@@ -1,0 +1,90 @@
+//! `daft start` and `daft remove`: adding and removing worktrees through plain git, so the
+//! hooks fire exactly as they do for `git worktree add`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::{RemoveArgs, StartArgs};
+use crate::event::Worktree;
+use crate::git;
+
+pub(crate) fn start(args: &StartArgs) -> Result<u8> {
+    let cwd = super::current_dir()?;
+    let wt = Worktree::open(&cwd)?;
+    let main = wt.details().map(|d| d.main_worktree).unwrap_or_default();
+    let anchor = if main.is_empty() {
+        wt.root.clone()
+    } else {
+        main.into()
+    };
+    let path = args.path.clone().unwrap_or_else(|| {
+        let repo = anchor.file_name().unwrap_or("repo");
+        let parent = anchor.parent().unwrap_or(&anchor);
+        parent
+            .join(format!("{repo}.{}", args.branch.replace('/', "-")))
+            .into_std_path_buf()
+    });
+    let exists = |reference: &str| {
+        git::output(
+            cwd.as_std_path(),
+            &["rev-parse", "--verify", "--quiet", reference],
+        )
+        .is_ok()
+    };
+    let mut cmd = git::command(cwd.as_std_path());
+    cmd.args(["worktree", "add"]);
+    let local = exists(&format!("refs/heads/{}", args.branch));
+    let remote = !local
+        && git::output(
+            cwd.as_std_path(),
+            &[
+                "for-each-ref",
+                "--format=%(refname)",
+                &format!("refs/remotes/*/{}", args.branch),
+            ],
+        )
+        .is_ok_and(|refs| !refs.is_empty());
+    if local || remote {
+        cmd.arg(&path).arg(&args.branch);
+    } else {
+        cmd.arg("-b").arg(&args.branch).arg(&path);
+    }
+    let status = cmd
+        .stdin(Stdio::null())
+        .status()
+        .context("could not run git")?;
+    if status.success() {
+        println!("{}", path.display());
+    }
+    Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}
+
+pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
+    let path = std::fs::canonicalize(&args.worktree)
+        .with_context(|| format!("{} does not exist", args.worktree.display()))?;
+    let wt = Worktree::open(&super::utf8(path.clone())?)?;
+    for name in super::hooks::cancel_jobs(&wt, None)? {
+        println!("cancelled {name}");
+    }
+    // Run git from the main worktree (or the common dir): the worktree being removed may be
+    // the current directory.
+    let main = wt.details().map(|d| d.main_worktree).unwrap_or_default();
+    let from = if main.is_empty() {
+        PathBuf::from(wt.common_dir.as_str())
+    } else {
+        PathBuf::from(main)
+    };
+    let mut cmd = git::command(&from);
+    cmd.args(["worktree", "remove"]);
+    if args.force {
+        cmd.arg("--force");
+    }
+    let status = cmd
+        .arg(&path)
+        .stdin(Stdio::null())
+        .status()
+        .context("could not run git")?;
+    Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}

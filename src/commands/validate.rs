@@ -1,0 +1,37 @@
+//! `daft validate`: the config's errors, or a summary of what it would run.
+
+use anyhow::Result;
+
+pub(crate) fn run() -> Result<u8> {
+    let (wt, sources) = super::here()?;
+    let Some(sources) = sources else {
+        crate::error::usage!("no daft.yml in {}; create one (see README.md)", wt.root);
+    };
+    let config = sources.parse()?;
+    println!("{} is valid", sources.main.path);
+    if let Some(local) = &sources.local {
+        println!("  with overrides from {}", local.path);
+    }
+    for (name, event) in &config.events {
+        let jobs: Vec<String> = event
+            .jobs
+            .iter()
+            .map(|job| {
+                if job.background {
+                    format!("{} (background)", job.name)
+                } else {
+                    job.name.clone()
+                }
+            })
+            .collect();
+        println!(
+            "  {name}: {}",
+            if jobs.is_empty() {
+                "no jobs".to_owned()
+            } else {
+                jobs.join(", ")
+            }
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,42 @@
+//! The errors a user can fix themselves, and the exit codes they map to.
+
+use camino::Utf8PathBuf;
+
+/// Bad arguments or a request that makes no sense here. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// A problem in a `daft.yml`: where it is and what was expected. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub(crate) struct ConfigError {
+    pub(crate) path: Utf8PathBuf,
+    /// 1-based line and column, where known.
+    pub(crate) location: Option<(usize, usize)>,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.location {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Usage and config errors exit 2, everything else 1.
+pub(crate) fn exit_code(err: &anyhow::Error) -> u8 {
+    let is_users = err
+        .chain()
+        .any(|cause| cause.is::<UsageError>() || cause.is::<ConfigError>());
+    if is_users { 2 } else { 1 }
+}
+
+/// Shorthand for returning a [`UsageError`].
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err(anyhow::Error::new($crate::error::UsageError(format!($($arg)*))))
+    };
+}
+pub(crate) use usage;

@@ -1,0 +1,134 @@
+//! One job as one process: `sh -c <run>` in its root, in its own process group, with the
+//! environment SPEC §3 promises (git's repository-local variables removed, `DAFT_*` added, the
+//! job's `env` expanded).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
+use std::process::Command;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Job;
+use crate::event::Details;
+use crate::{env, git};
+
+/// Where and why jobs run: everything a job's environment is made from. The supervisor gets
+/// it in the run's plan, so background jobs see the same as synchronous ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Context {
+    pub(crate) event: String,
+    pub(crate) worktree: Utf8PathBuf,
+    pub(crate) common_dir: Utf8PathBuf,
+    pub(crate) details: Details,
+    pub(crate) hook_args: Vec<String>,
+}
+
+/// Builds the command for `job`. Fails with a sentence for the job's record when its root is
+/// missing or leaves the work tree.
+pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Command, String> {
+    let dir = working_dir(job, &ctx.worktree)?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(&job.run)
+        .current_dir(&dir)
+        .env_clear()
+        .envs(environment(job, ctx))
+        .process_group(0);
+    Ok(cmd)
+}
+
+fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {
+    let Some(root) = &job.root else {
+        return Ok(worktree.to_owned());
+    };
+    let dir = worktree.join(root);
+    let real = dir
+        .canonicalize_utf8()
+        .map_err(|_| format!("root `{root}` does not exist in the work tree ({dir})"))?;
+    let top = worktree
+        .canonicalize_utf8()
+        .unwrap_or_else(|_| worktree.to_owned());
+    if !real.starts_with(&top) {
+        return Err(format!(
+            "root `{root}` leads outside the work tree (to {real}); jobs run only inside it"
+        ));
+    }
+    if !real.is_dir() {
+        return Err(format!("root `{root}` is not a directory"));
+    }
+    Ok(real)
+}
+
+/// The process environment without git's repository-local variables and the shim's own, plus
+/// `DAFT_*`, plus the job's `env` with `${NAME}` expanded (later entries see earlier ones).
+fn environment(job: &Job, ctx: &Context) -> BTreeMap<OsString, OsString> {
+    let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os()
+        .filter(|(name, _)| {
+            name.to_str()
+                .is_none_or(|name| !git::is_local_env_var(name) && !env::SHIM_VARS.contains(&name))
+        })
+        .collect();
+    let daft = [
+        ("DAFT_EVENT", ctx.event.as_str()),
+        ("DAFT_JOB", job.name.as_str()),
+        ("DAFT_WORKTREE", ctx.worktree.as_str()),
+        ("DAFT_BRANCH", ctx.details.branch.as_str()),
+        ("DAFT_COMMIT", ctx.details.commit.as_str()),
+        ("DAFT_MAIN_WORKTREE", ctx.details.main_worktree.as_str()),
+        ("DAFT_GIT_COMMON_DIR", ctx.common_dir.as_str()),
+    ];
+    for (name, value) in daft {
+        vars.insert(name.into(), value.into());
+    }
+    vars.insert("DAFT_HOOK_ARGS".into(), ctx.hook_args.join(" ").into());
+    for (name, value) in &job.env {
+        let expanded = expand(value, |name| {
+            vars.get(std::ffi::OsStr::new(name))
+                .map(|v| v.to_string_lossy().into_owned())
+        });
+        vars.insert(name.into(), expanded.into());
+    }
+    vars
+}
+
+/// Replaces `${NAME}` with its value (empty when unset); `$${` stands for a literal `${`.
+fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+        } else if let Some((name, after)) = rest.strip_prefix("${").and_then(|r| r.split_once('}'))
+        {
+            out.push_str(&lookup(name).unwrap_or_default());
+            rest = after;
+        } else {
+            out.push('$');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_names_and_keeps_escaped_ones() {
+        let lookup = |name: &str| (name == "HOME").then(|| "/home/me".to_owned());
+        assert_eq!(
+            expand("${HOME}/.cache/sccache", lookup),
+            "/home/me/.cache/sccache"
+        );
+        assert_eq!(expand("$${HOME} costs $5", lookup), "${HOME} costs $5");
+        assert_eq!(expand("${UNSET}x", lookup), "x");
+        assert_eq!(expand("${unterminated", lookup), "${unterminated");
+    }
+}

@@ -1,0 +1,45 @@
+//! daft makes a fresh git worktree ready to work in. A repository commits a `daft.yml` of jobs;
+//! git's own hooks (through small shims installed by `daft install`) hand each hook call to
+//! `daft hook`, which works out what happened, checks that the config is trusted, and runs the
+//! jobs: the quick ones while git waits, the slow ones detached in the background.
+//!
+//! The story of a hook call, file by file: `install` (the shims) → `event` (what git did, read
+//! with gix) → `config` (`daft.yml`) → `trust` → `schedule` (the job graph) → `job` (one
+//! process) → `runner` (the synchronous part) → `background` (the detached part) → `runs`
+//! (records and logs). Commands live in `commands/`, one file each.
+
+mod background;
+mod cli;
+mod commands;
+mod config;
+mod duration;
+mod engine;
+mod env;
+mod error;
+mod event;
+mod files;
+mod git;
+mod install;
+mod job;
+mod printer;
+mod runner;
+mod runs;
+mod schedule;
+mod sys;
+mod trust;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// Runs daft with the given command line and turns the outcome into an exit code: the one
+/// place where errors become exit statuses.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    let cli = cli::parse(args);
+    match commands::dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            printer::error(&err);
+            ExitCode::from(error::exit_code(&err))
+        }
+    }
+}

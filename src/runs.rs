@@ -1,0 +1,361 @@
+//! Runs and their records. Each hook call with jobs is a run; each job of it has a record (its
+//! status, pid, times) and a log. They live under `<git-common-dir>/daft/runs/<worktree>/<run>/`
+//! so every worktree of the clone can see them. Every record has exactly one writer (the hook
+//! for synchronous jobs, the supervisor for background ones) and is replaced atomically, so
+//! readers need no lock.
+
+use std::fs;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::files::write_atomically;
+use crate::sys;
+
+/// Runs kept per worktree, and the size all runs of a clone may take, before the oldest go.
+const KEEP_RUNS: usize = 20;
+const SIZE_CAP: u64 = 200 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Status {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+    Skipped,
+    /// Its process vanished without a recorded end.
+    Lost,
+}
+
+impl Status {
+    pub(crate) fn is_final(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
+
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed-out",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+            Self::Lost => "lost",
+        }
+    }
+}
+
+/// A process, named so that a reused pid is not mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Pid {
+    pub(crate) pid: u32,
+    pub(crate) start: u64,
+}
+
+impl Pid {
+    pub(crate) fn of(pid: u32) -> Option<Self> {
+        sys::process_start_time(pid).map(|start| Self { pid, start })
+    }
+
+    pub(crate) fn current() -> Self {
+        Self::of(std::process::id()).unwrap_or(Self {
+            pid: std::process::id(),
+            start: 0,
+        })
+    }
+
+    pub(crate) fn alive(self) -> bool {
+        sys::process_alive(self.pid, self.start)
+    }
+}
+
+/// One job of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct JobRecord {
+    pub(crate) name: String,
+    pub(crate) background: bool,
+    pub(crate) status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) exit_code: Option<i32>,
+    /// Why it was skipped, failed to start, was cancelled or was lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
+    /// The job's process, which leads its process group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) process: Option<Pid>,
+    /// The process that will record the job's end: the hook or the supervisor.
+    pub(crate) owner: Pid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) started_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ended_at: Option<f64>,
+}
+
+impl JobRecord {
+    pub(crate) fn pending(name: &str, background: bool, owner: Pid) -> Self {
+        Self {
+            name: name.to_owned(),
+            background,
+            status: Status::Pending,
+            exit_code: None,
+            reason: None,
+            process: None,
+            owner,
+            started_at: None,
+            ended_at: None,
+        }
+    }
+
+    /// The status as it really is: a job recorded as pending or running whose process and owner
+    /// are both gone is `lost`.
+    pub(crate) fn resolve(mut self) -> Self {
+        if self.status.is_final() {
+            return self;
+        }
+        let job_alive = self.process.is_some_and(Pid::alive);
+        if !job_alive && !self.owner.alive() {
+            self.status = Status::Lost;
+            self.reason =
+                Some("its process ended without a recorded result (daft was killed?)".into());
+        }
+        self
+    }
+}
+
+/// What a run was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RunMeta {
+    pub(crate) id: String,
+    pub(crate) event: String,
+    pub(crate) worktree: Utf8PathBuf,
+    pub(crate) started_at: f64,
+    /// In config order.
+    pub(crate) jobs: Vec<String>,
+}
+
+pub(crate) struct Run {
+    pub(crate) dir: Utf8PathBuf,
+    pub(crate) meta: RunMeta,
+}
+
+impl Run {
+    /// Starts a new run of `event` in `worktree`, pruning old runs first.
+    pub(crate) fn create(
+        common_dir: &Utf8Path,
+        worktree: &Utf8Path,
+        event: &str,
+        jobs: Vec<String>,
+    ) -> Result<Self> {
+        let parent = worktree_dir(common_dir, worktree);
+        prune(common_dir, &parent);
+        let started_at = now();
+        let id = format!(
+            "{:013}-{}",
+            (started_at * 1000.0) as u64,
+            std::process::id()
+        );
+        let dir = parent.join(&id);
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the run directory {dir}"))?;
+        let meta = RunMeta {
+            id,
+            event: event.to_owned(),
+            worktree: worktree.to_owned(),
+            started_at,
+            jobs,
+        };
+        write_json(&dir.join("run.json"), &meta)?;
+        Ok(Self { dir, meta })
+    }
+
+    pub(crate) fn open(dir: &Utf8Path) -> Result<Self> {
+        let meta = read_json(&dir.join("run.json"))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            meta,
+        })
+    }
+
+    pub(crate) fn log_path(&self, job: &str) -> Utf8PathBuf {
+        self.dir.join(format!("{job}.log"))
+    }
+
+    pub(crate) fn write_job(&self, record: &JobRecord) -> Result<()> {
+        write_json(&self.dir.join(format!("{}.json", record.name)), record)
+    }
+
+    pub(crate) fn job(&self, name: &str) -> Option<JobRecord> {
+        read_json::<JobRecord>(&self.dir.join(format!("{name}.json")))
+            .ok()
+            .map(JobRecord::resolve)
+    }
+
+    /// The job records in config order, with `lost` resolved.
+    pub(crate) fn jobs(&self) -> Vec<JobRecord> {
+        self.meta
+            .jobs
+            .iter()
+            .filter_map(|name| self.job(name))
+            .collect()
+    }
+
+    /// Where `daft hooks cancel` leaves word for the supervisor that a job's end is a cancellation.
+    pub(crate) fn cancel_marker(&self, job: &str) -> Utf8PathBuf {
+        self.dir.join(format!("{job}.cancel"))
+    }
+}
+
+/// `<common>/daft/runs/<name>-<hash of path>`: one directory per worktree path.
+pub(crate) fn worktree_dir(common_dir: &Utf8Path, worktree: &Utf8Path) -> Utf8PathBuf {
+    let digest = Sha256::digest(worktree.as_str().as_bytes());
+    let hash = crate::trust::hex(&digest[..6]);
+    let name: String = worktree
+        .file_name()
+        .unwrap_or("root")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    runs_root(common_dir).join(format!("{name}-{hash}"))
+}
+
+fn runs_root(common_dir: &Utf8Path) -> Utf8PathBuf {
+    common_dir.join("daft").join("runs")
+}
+
+/// The runs of one worktree, newest first.
+pub(crate) fn list(common_dir: &Utf8Path, worktree: &Utf8Path) -> Vec<Run> {
+    let mut dirs = run_dirs(&worktree_dir(common_dir, worktree));
+    dirs.reverse();
+    dirs.iter().filter_map(|dir| Run::open(dir).ok()).collect()
+}
+
+/// Run directories under one worktree's directory, oldest first (ids sort by time).
+fn run_dirs(parent: &Utf8Path) -> Vec<Utf8PathBuf> {
+    let Ok(entries) = parent.read_dir_utf8() else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<_> = entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|entry| entry.path().to_owned())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Drops the oldest finished runs of this worktree beyond [`KEEP_RUNS`], then the oldest
+/// finished runs of the clone while all of them take more than [`SIZE_CAP`]. Best effort: a
+/// run that cannot be removed now is removed another time.
+fn prune(common_dir: &Utf8Path, worktree_dir: &Utf8Path) {
+    let finished = |dir: &Utf8Path| {
+        Run::open(dir).map_or(true, |run| {
+            run.jobs().iter().all(|job| job.status.is_final())
+        })
+    };
+    let mine = run_dirs(worktree_dir);
+    let excess = mine.len().saturating_sub(KEEP_RUNS - 1);
+    for dir in mine.iter().take(excess).filter(|dir| finished(dir)) {
+        let _ = fs::remove_dir_all(dir);
+    }
+    let Ok(entries) = runs_root(common_dir).read_dir_utf8() else {
+        return;
+    };
+    let mut all: Vec<(String, Utf8PathBuf, u64)> = entries
+        .flatten()
+        .flat_map(|entry| run_dirs(entry.path()))
+        .map(|dir| {
+            (
+                dir.file_name().unwrap_or_default().to_owned(),
+                dir.clone(),
+                dir_size(&dir),
+            )
+        })
+        .collect();
+    let mut total: u64 = all.iter().map(|(_, _, size)| size).sum();
+    all.sort();
+    for (_, dir, size) in all {
+        if total <= SIZE_CAP {
+            break;
+        }
+        if finished(&dir) && fs::remove_dir_all(&dir).is_ok() {
+            total -= size;
+        }
+    }
+}
+
+fn dir_size(dir: &Utf8Path) -> u64 {
+    dir.read_dir_utf8().map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
+}
+
+/// A background failure not yet shown to the user in that worktree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Unseen {
+    pub(crate) job: String,
+    pub(crate) run: String,
+    pub(crate) status: Status,
+    pub(crate) exit_code: Option<i32>,
+}
+
+fn unseen_path(common_dir: &Utf8Path, worktree: &Utf8Path) -> Utf8PathBuf {
+    worktree_dir(common_dir, worktree).join("unseen-failures")
+}
+
+/// Leaves word of a background failure for the next daft call in that worktree.
+pub(crate) fn note_failure(common_dir: &Utf8Path, worktree: &Utf8Path, failure: &Unseen) {
+    use std::io::Write as _;
+    let path = unseen_path(common_dir, worktree);
+    let line = serde_json::to_string(failure).unwrap_or_default();
+    if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(&path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// Takes the unseen background failures of a worktree (so each is told once).
+pub(crate) fn take_failures(common_dir: &Utf8Path, worktree: &Utf8Path) -> Vec<Unseen> {
+    let path = unseen_path(common_dir, worktree);
+    let taken = path.with_extension(format!("taken-{}", std::process::id()));
+    if fs::rename(&path, &taken).is_err() {
+        return Vec::new();
+    }
+    let text = fs::read_to_string(&taken).unwrap_or_default();
+    let _ = fs::remove_file(&taken);
+    text.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+pub(crate) fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn write_json<T: Serialize>(path: &Utf8Path, value: &T) -> Result<()> {
+    let text = serde_json::to_vec_pretty(value).context("cannot encode a run record")?;
+    write_atomically(path, &text)
+}
+
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Utf8Path) -> Result<T> {
+    let text = fs::read(path).with_context(|| format!("cannot read {path}"))?;
+    serde_json::from_slice(&text).with_context(|| format!("{path} is not a valid record"))
+}

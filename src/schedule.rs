@@ -1,0 +1,160 @@
+//! The order jobs may start in: a job is ready once every job it needs has succeeded, at most
+//! `limit` run at once, and among ready jobs the first in the file goes first. Pure
+//! bookkeeping; starting processes is the caller's business.
+
+/// How a finished job counts for the jobs that need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Succeeded,
+    /// Failed, timed out, cancelled or skipped: its dependents are skipped.
+    NotSucceeded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Waiting,
+    /// Started by us, or run by someone else (not ours to start) and not finished yet.
+    Running,
+    Done(Outcome),
+}
+
+#[derive(Debug)]
+pub(crate) struct Schedule {
+    needs: Vec<Vec<usize>>,
+    slots: Vec<Slot>,
+    ours: Vec<bool>,
+    limit: usize,
+    running: usize,
+}
+
+impl Schedule {
+    /// `ours[i]` says whether job `i` is started through [`Schedule::next`]; the others are
+    /// run elsewhere and only reported with [`Schedule::finish`].
+    pub(crate) fn new(needs: Vec<Vec<usize>>, ours: Vec<bool>, limit: usize) -> Self {
+        let slots = ours
+            .iter()
+            .map(|&mine| if mine { Slot::Waiting } else { Slot::Running })
+            .collect();
+        Self {
+            needs,
+            slots,
+            ours,
+            limit: limit.max(1),
+            running: 0,
+        }
+    }
+
+    /// The next job to start now, if any; it is marked running.
+    pub(crate) fn next(&mut self) -> Option<usize> {
+        if self.running >= self.limit {
+            return None;
+        }
+        let ready = (0..self.slots.len()).find(|&i| {
+            self.slots[i] == Slot::Waiting
+                && self.needs[i]
+                    .iter()
+                    .all(|&n| self.slots[n] == Slot::Done(Outcome::Succeeded))
+        })?;
+        self.slots[ready] = Slot::Running;
+        self.running += 1;
+        Some(ready)
+    }
+
+    /// Records that job `i` finished. Returns the jobs now skipped because of it (directly or
+    /// through another skipped job), each with the need that did not succeed.
+    pub(crate) fn finish(&mut self, i: usize, outcome: Outcome) -> Vec<(usize, usize)> {
+        if self.slots[i] == Slot::Running && self.ours[i] {
+            self.running -= 1;
+        }
+        self.slots[i] = Slot::Done(outcome);
+        let mut skipped = Vec::new();
+        if outcome == Outcome::NotSucceeded {
+            self.skip_dependents(i, &mut skipped);
+        }
+        skipped
+    }
+
+    fn skip_dependents(&mut self, failed: usize, skipped: &mut Vec<(usize, usize)>) {
+        for j in 0..self.slots.len() {
+            if self.slots[j] == Slot::Waiting && self.needs[j].contains(&failed) {
+                self.slots[j] = Slot::Done(Outcome::NotSucceeded);
+                skipped.push((j, failed));
+                self.skip_dependents(j, skipped);
+            }
+        }
+    }
+
+    /// Stops everything that has not started: returns those jobs.
+    pub(crate) fn stop(&mut self) -> Vec<usize> {
+        let waiting: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.slots[i] == Slot::Waiting)
+            .collect();
+        for &i in &waiting {
+            self.slots[i] = Slot::Done(Outcome::NotSucceeded);
+        }
+        waiting
+    }
+
+    /// Whether job `i` has finished (or will never start).
+    pub(crate) fn is_settled(&self, i: usize) -> bool {
+        matches!(self.slots[i], Slot::Done(_))
+    }
+
+    /// Whether no job of ours is waiting or running.
+    pub(crate) fn is_done(&self) -> bool {
+        (0..self.slots.len()).all(|i| !self.ours[i] || matches!(self.slots[i], Slot::Done(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(schedule: &mut Schedule) -> Vec<usize> {
+        std::iter::from_fn(|| schedule.next()).collect()
+    }
+
+    #[test]
+    fn a_diamond_runs_its_middle_in_parallel() {
+        // a → {b, c} → d
+        let mut s = Schedule::new(vec![vec![], vec![0], vec![0], vec![1, 2]], vec![true; 4], 8);
+        assert_eq!(drain(&mut s), [0]);
+        s.finish(0, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), [1, 2]);
+        s.finish(1, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), Vec::<usize>::new());
+        s.finish(2, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), [3]);
+        s.finish(3, Outcome::Succeeded);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn a_limit_of_one_keeps_file_order() {
+        let mut s = Schedule::new(vec![vec![1], vec![], vec![]], vec![true; 3], 1);
+        assert_eq!(drain(&mut s), [1]);
+        s.finish(1, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), [0]);
+        s.finish(0, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), [2]);
+    }
+
+    #[test]
+    fn a_failure_skips_everything_downstream() {
+        let mut s = Schedule::new(vec![vec![], vec![0], vec![1], vec![]], vec![true; 4], 8);
+        assert_eq!(drain(&mut s), [0, 3]);
+        assert_eq!(s.finish(0, Outcome::NotSucceeded), [(1, 0), (2, 1)]);
+        s.finish(3, Outcome::Succeeded);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn jobs_run_elsewhere_gate_ours() {
+        // 0 is synchronous (run by the hook), 1 is a background job that needs it.
+        let mut s = Schedule::new(vec![vec![], vec![0]], vec![false, true], 8);
+        assert_eq!(drain(&mut s), Vec::<usize>::new());
+        assert!(!s.is_done());
+        s.finish(0, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), [1]);
+    }
+}

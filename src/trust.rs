@@ -1,0 +1,235 @@
+//! The trust store: sha256 fingerprints of config contents the user has reviewed, kept in the
+//! git common dir (one trust covers every worktree of the clone; nothing in a checked-out tree
+//! can write it). Anything odd about the store means "untrusted", and says why.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use sha2::{Digest, Sha256};
+
+use crate::config::Sources;
+use crate::files::write_atomically;
+
+const HEADER: &str =
+    "# daft trust store v1: <sha256 of config>[+<sha256 of daft.local.yml>] <unix time trusted>";
+
+/// What a config's content hashes to: the config, and its local overrides if present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fingerprint(String);
+
+impl Fingerprint {
+    pub(crate) fn of(sources: &Sources) -> Self {
+        let mut text = hex(&Sha256::digest(&sources.main.bytes));
+        if let Some(local) = &sources.local {
+            text.push('+');
+            text.push_str(&hex(&Sha256::digest(&local.bytes)));
+        }
+        Self(text)
+    }
+
+    fn main_hash(&self) -> &str {
+        self.0.split('+').next().unwrap_or(&self.0)
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Whether a config may run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    Trusted,
+    /// Nothing was ever trusted in this clone.
+    Untrusted,
+    /// Something was trusted before, but not this content.
+    Changed,
+    /// The store cannot be read as a store: treated as untrusted.
+    Unreadable(String),
+}
+
+impl Status {
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            Self::Trusted => "trusted",
+            Self::Untrusted => "untrusted",
+            Self::Changed => "changed",
+            Self::Unreadable(_) => "untrusted (trust store unreadable)",
+        }
+    }
+}
+
+/// One trusted fingerprint.
+#[derive(Debug, Clone)]
+struct Record {
+    fingerprint: String,
+    when: u64,
+}
+
+/// The store of one clone, at `<git-common-dir>/daft/trust/`.
+pub(crate) struct Store {
+    dir: Utf8PathBuf,
+}
+
+impl Store {
+    pub(crate) fn new(common_dir: &Utf8Path) -> Self {
+        Self {
+            dir: common_dir.join("daft").join("trust"),
+        }
+    }
+
+    fn records_path(&self) -> Utf8PathBuf {
+        self.dir.join("records")
+    }
+
+    /// Where the trusted content with this sha256 is kept, for `daft trust` to diff against.
+    fn blob_path(&self, hash: &str) -> Utf8PathBuf {
+        self.dir.join("blobs").join(hash)
+    }
+
+    pub(crate) fn status(&self, fingerprint: &Fingerprint) -> Status {
+        match self.read() {
+            Err(reason) => Status::Unreadable(reason),
+            Ok(records) if records.iter().any(|r| r.fingerprint == fingerprint.0) => {
+                Status::Trusted
+            }
+            Ok(records) if records.is_empty() => Status::Untrusted,
+            Ok(_) => Status::Changed,
+        }
+    }
+
+    /// The trusted config content last recorded, to show what changed since.
+    pub(crate) fn last_trusted_config(&self) -> Option<Vec<u8>> {
+        let records = self.read().ok()?;
+        let last = records.iter().max_by_key(|r| r.when)?;
+        let hash = last.fingerprint.split('+').next()?;
+        fs::read(self.blob_path(hash)).ok()
+    }
+
+    /// Reads every record. Any surprise (a symlink, a directory, a line that is not a record)
+    /// makes the whole store unreadable rather than partly trusted.
+    fn read(&self) -> Result<Vec<Record>, String> {
+        for path in [&self.dir, &self.records_path()] {
+            match path.symlink_metadata() {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(format!("{path} is a symlink"));
+                }
+                Ok(_) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(err) => return Err(format!("{path}: {err}")),
+            }
+        }
+        let path = self.records_path();
+        let text = fs::read_to_string(&path).map_err(|err| format!("{path}: {err}"))?;
+        let mut records = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let record = parse_record(line)
+                .ok_or_else(|| format!("{path}:{}: not a trust record", number + 1))?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    /// Records `sources` as trusted: a copy of the content for later diffs, then the record,
+    /// written under a lock and atomically. A store that could not be read is set aside, not
+    /// overwritten.
+    pub(crate) fn trust(&self, sources: &Sources) -> Result<()> {
+        let fingerprint = Fingerprint::of(sources);
+        self.with_lock(|records| {
+            for source in std::iter::once(&sources.main).chain(&sources.local) {
+                let hash = hex(&Sha256::digest(&source.bytes));
+                write_atomically(&self.blob_path(&hash), &source.bytes)?;
+            }
+            records.retain(|r| r.fingerprint != fingerprint.0);
+            records.push(Record {
+                fingerprint: fingerprint.0.clone(),
+                when: now(),
+            });
+            Ok(())
+        })
+    }
+
+    /// Removes the record for `fingerprint`. Returns whether there was one.
+    pub(crate) fn untrust(&self, fingerprint: &Fingerprint) -> Result<bool> {
+        let mut removed = false;
+        self.with_lock(|records| {
+            let before = records.len();
+            records.retain(|r| r.fingerprint != fingerprint.0);
+            removed = records.len() != before;
+            Ok(())
+        })?;
+        Ok(removed)
+    }
+
+    fn with_lock(&self, change: impl FnOnce(&mut Vec<Record>) -> Result<()>) -> Result<()> {
+        if self.dir.symlink_metadata().is_ok_and(|meta| !meta.is_dir()) {
+            bail!(
+                "{} is not a directory; move it aside and run this again",
+                self.dir
+            );
+        }
+        fs::create_dir_all(self.dir.join("blobs"))
+            .with_context(|| format!("cannot create {}", self.dir))?;
+        let lock = File::create(self.dir.join("lock"))
+            .with_context(|| format!("cannot write in {}", self.dir))?;
+        lock.lock()
+            .with_context(|| format!("cannot lock {}", self.dir))?;
+        let mut records = match self.read() {
+            Ok(records) => records,
+            Err(reason) => {
+                let aside = self.dir.join(format!("records.unreadable-{}", now()));
+                let records = self.records_path();
+                if records.symlink_metadata().is_ok() {
+                    fs::rename(&records, &aside)
+                        .with_context(|| format!("cannot move {records} aside"))?;
+                    eprintln!(
+                        "daft: the trust store was unreadable ({reason}); moved it to {aside} and started a new one"
+                    );
+                }
+                Vec::new()
+            }
+        };
+        change(&mut records)?;
+        let mut text = format!("{HEADER}\n");
+        for record in &records {
+            let _ = writeln!(text, "{} {}", record.fingerprint, record.when);
+        }
+        write_atomically(&self.records_path(), text.as_bytes())
+    }
+}
+
+fn parse_record(line: &str) -> Option<Record> {
+    let mut fields = line.split(' ');
+    let fingerprint = fields.next()?;
+    let when = fields.next()?.parse().ok()?;
+    let well_formed = fingerprint.split('+').count() <= 2
+        && fingerprint
+            .split('+')
+            .all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    well_formed.then(|| Record {
+        fingerprint: fingerprint.to_owned(),
+        when,
+    })
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The short hash shown to users.
+pub(crate) fn short(fingerprint: &Fingerprint) -> &str {
+    &fingerprint.main_hash()[..12]
+}

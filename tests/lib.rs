@@ -1,0 +1,1 @@
+//! Integration tests: real git in temporary directories against the built binary.
