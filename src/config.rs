@@ -51,7 +51,16 @@ impl Sources {
             let overrides = parse_file(local)?;
             raw.merge(overrides, &local.path);
         }
-        Config::validate(raw, &self.main.path)
+        Config::validate(raw, &self.main.path).map_err(|mut err| {
+            if let (None, Some(job)) = (err.location, &err.job) {
+                let source = std::iter::once(&self.main)
+                    .chain(&self.local)
+                    .find(|s| s.path == err.path);
+                err.location =
+                    source.and_then(|s| locate_job(&String::from_utf8_lossy(&s.bytes), job));
+            }
+            err
+        })
     }
 }
 
@@ -62,6 +71,7 @@ fn read_regular(path: &Utf8Path) -> Result<Option<Source>, ConfigError> {
         path: path.to_owned(),
         location: None,
         message,
+        job: None,
     };
     let meta = match path.symlink_metadata() {
         Ok(meta) => meta,
@@ -171,6 +181,7 @@ impl Config {
                 path: path.to_owned(),
                 location: None,
                 message,
+                job: None,
             };
             if !event::is_known(&name) {
                 return Err(error(
@@ -208,6 +219,17 @@ impl Config {
     }
 }
 
+/// The line and column of `name: <job>`, for errors found after parsing (serde gives no
+/// positions for values it has already accepted).
+fn locate_job(text: &str, job: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(number, line)| {
+        let body = line.trim_start().trim_start_matches("- ");
+        let value = body.strip_prefix("name:")?.trim();
+        let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
+        (unquoted == job).then(|| (number + 1, line.len() - body.len() + 1))
+    })
+}
+
 /// Names that are safe as file names and on a command line.
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -224,6 +246,7 @@ fn check_graph(event: &str, config: &EventConfig, path: &Utf8Path) -> Result<(),
         path: path.to_owned(),
         location: None,
         message: format!("hooks.{event}: job `{}`: {message}", job.name),
+        job: Some(job.name.clone()),
     };
     let mut seen = HashSet::new();
     for job in &config.jobs {
@@ -275,6 +298,7 @@ fn check_graph(event: &str, config: &EventConfig, path: &Utf8Path) -> Result<(),
                 "hooks.{event}: `needs` form a cycle: {}; remove one of these needs",
                 names.join(" → ")
             ),
+            job: cycle.first().map(|&i| config.jobs[i].name.clone()),
         });
     }
     Ok(())
@@ -387,6 +411,7 @@ impl RawJob {
             path: origin.to_owned(),
             location: None,
             message: format!("hooks.{event}: job `{}`: {message}", self.name),
+            job: Some(self.name.clone()),
         };
         if !valid_name(&self.name) {
             return Err(error("job names may use letters, digits, `.`, `_` and `-` (up to 100, not starting with `.`)".into()));
@@ -432,6 +457,7 @@ fn parse_file(source: &Source) -> Result<RawFile, ConfigError> {
         path: source.path.clone(),
         location,
         message,
+        job: None,
     };
     let text = std::str::from_utf8(&source.bytes).map_err(|err| {
         error(

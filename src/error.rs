@@ -14,6 +14,8 @@ pub(crate) struct ConfigError {
     /// 1-based line and column, where known.
     pub(crate) location: Option<(usize, usize)>,
     pub(crate) message: String,
+    /// The job the problem is about, to point at its line when the parser gave none.
+    pub(crate) job: Option<String>,
 }
 
 impl std::fmt::Display for ConfigError {

@@ -1,0 +1,243 @@
+//! The test harness: a throwaway repository with its own HOME, XDG dirs and git config, and
+//! helpers that run real git and the built daft binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub(crate) const DAFT: &str = env!("CARGO_BIN_EXE_daft");
+
+pub(crate) struct TestRepo {
+    _tmp: tempfile::TempDir,
+    /// The directory holding the repository, home and any worktrees.
+    pub(crate) base: PathBuf,
+    /// The main worktree.
+    pub(crate) root: PathBuf,
+}
+
+impl TestRepo {
+    /// A repository with one commit on `main`.
+    pub(crate) fn new() -> Self {
+        Self::named("repo")
+    }
+
+    pub(crate) fn named(name: &str) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let base = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(base.join("home")).unwrap();
+        let root = base.join(name);
+        let repo = Self {
+            _tmp: tmp,
+            base,
+            root,
+        };
+        for (key, value) in [
+            ("user.name", "Test"),
+            ("user.email", "test@example.com"),
+            ("init.defaultBranch", "main"),
+        ] {
+            repo.run_in(&repo.base, "git", &["config", "--global", key, value])
+                .ok();
+        }
+        repo.run_in(&repo.base, "git", &["init", "-q", name]).ok();
+        repo.write("README", "hello\n");
+        repo.git(&["add", "-A"]).ok();
+        repo.git(&["commit", "-qm", "init"]).ok();
+        repo
+    }
+
+    /// Writes `daft.yml` (not committed).
+    pub(crate) fn daft_yml(self, text: &str) -> Self {
+        self.write("daft.yml", text);
+        self
+    }
+
+    pub(crate) fn commit(self) -> Self {
+        self.git(&["add", "-A"]).ok();
+        self.git(&["commit", "-qm", "change"]).ok();
+        self
+    }
+
+    pub(crate) fn install(self) -> Self {
+        self.daft(&["install"]).ok();
+        self
+    }
+
+    pub(crate) fn trust(self) -> Self {
+        self.daft(&["trust", "--yes"]).ok();
+        self
+    }
+
+    pub(crate) fn write(&self, rel: &str, text: &str) {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A path beside the main worktree (`self.path("wt")` is `../wt`).
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
+        self.base.join(rel)
+    }
+
+    pub(crate) fn home(&self) -> PathBuf {
+        self.base.join("home")
+    }
+
+    /// A command with the machine's own configuration shut out.
+    pub(crate) fn command(&self, program: &str, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        let daft_dir = Path::new(DAFT).parent().unwrap();
+        let path = format!(
+            "{}:{}",
+            daft_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let home = self.home();
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LANG", "C")
+            .env("DAFT_BIN", DAFT)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub(crate) fn run_in(&self, dir: &Path, program: &str, args: &[&str]) -> Run {
+        let output = self
+            .command(program, dir)
+            .args(args)
+            .output()
+            .expect("spawn");
+        Run {
+            what: format!("{program} {}", args.join(" ")),
+            output,
+        }
+    }
+
+    pub(crate) fn git(&self, args: &[&str]) -> Run {
+        self.run_in(&self.root, "git", args)
+    }
+
+    pub(crate) fn git_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.run_in(dir, "git", args)
+    }
+
+    pub(crate) fn daft(&self, args: &[&str]) -> Run {
+        self.run_in(&self.root, DAFT, args)
+    }
+
+    pub(crate) fn daft_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.run_in(dir, DAFT, args)
+    }
+
+    /// `sh -c script` in the main worktree.
+    pub(crate) fn sh(&self, script: &str) -> Run {
+        self.run_in(&self.root, "sh", &["-c", script])
+    }
+
+    pub(crate) fn common_dir(&self) -> PathBuf {
+        self.root.join(".git")
+    }
+}
+
+/// A finished command, with assertions that print everything on failure.
+pub(crate) struct Run {
+    what: String,
+    pub(crate) output: Output,
+}
+
+impl Run {
+    pub(crate) fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub(crate) fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub(crate) fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    #[track_caller]
+    pub(crate) fn ok(self) -> Self {
+        assert!(
+            self.output.status.success(),
+            "`{}` failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+            self.what,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub(crate) fn fails_with(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "`{}`\nstdout:\n{}\nstderr:\n{}",
+            self.what,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub(crate) fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr().contains(text),
+            "`{}`: stderr lacks {text:?}\nstderr:\n{}",
+            self.what,
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub(crate) fn stdout_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout().contains(text),
+            "`{}`: stdout lacks {text:?}\nstdout:\n{}",
+            self.what,
+            self.stdout()
+        );
+        self
+    }
+}
+
+/// Waits until `condition` holds, failing the test after `limit`.
+#[track_caller]
+pub(crate) fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub(crate) fn read(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+}
+
+/// Whether process `pid` is alive (and not a zombie).
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}

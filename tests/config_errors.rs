@@ -1,0 +1,103 @@
+//! Every config error is reported with where and what, exit code 2, and runs nothing.
+
+use crate::common::TestRepo;
+
+fn job(extra: &str) -> String {
+    format!(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: touch marker\n{extra}"
+    )
+}
+
+/// Each bad config and a piece of the message it must give.
+fn cases() -> Vec<(&'static str, String, &'static str)> {
+    vec![
+        (
+            "unknown key",
+            job("        rn: x\n"),
+            "daft.yml:6:9: hooks.worktree-post-create.jobs[0]: unknown field `rn`",
+        ),
+        (
+            "wrong type",
+            job("        background: maybe\n"),
+            "daft.yml:6:21",
+        ),
+        (
+            "duplicate names",
+            job("      - name: a\n        run: 'true'\n"),
+            "job `a`: the name is used twice",
+        ),
+        (
+            "unknown need",
+            job("        needs: [ghost]\n"),
+            "needs `ghost`, which is not a job of this event",
+        ),
+        ("self need", job("        needs: [a]\n"), "needs itself"),
+        (
+            "cycle",
+            job("        needs: [b]\n      - name: b\n        run: 'true'\n        needs: [a]\n"),
+            "`needs` form a cycle: a → b → a",
+        ),
+        (
+            "sync needs background",
+            job(
+                "        needs: [bg]\n      - name: bg\n        run: 'true'\n        background: true\n",
+            ),
+            "is synchronous but needs background job `bg`",
+        ),
+        (
+            "unknown event",
+            "hooks:\n  worktree-post-creat:\n    jobs: []\n".into(),
+            "unknown event `worktree-post-creat`",
+        ),
+        (
+            "bad timeout",
+            job("        timeout: soon\n"),
+            "`soon` is not a duration",
+        ),
+        (
+            "root outside",
+            job("        root: ../elsewhere\n"),
+            "leaves the work tree",
+        ),
+        ("empty file", String::new(), "is empty"),
+        ("malformed yaml", "hooks: [\n".into(), "daft.yml:"),
+    ]
+}
+
+#[test]
+fn validate_names_the_problem_and_exits_2() {
+    for (what, text, message) in cases() {
+        let repo = TestRepo::new().daft_yml(&text);
+        let out = repo.daft(&["validate"]);
+        assert_eq!(out.code(), Some(2), "{what}: {}", out.stderr());
+        assert!(
+            out.stderr().contains(message),
+            "{what}: expected {message:?} in\n{}",
+            out.stderr()
+        );
+    }
+}
+
+#[test]
+fn the_hook_prints_config_errors_and_runs_nothing() {
+    let repo = TestRepo::new()
+        .daft_yml(&job("        needs: [ghost]\n"))
+        .commit()
+        .install();
+    repo.git(&["worktree", "add", "../wt", "-b", "feat"])
+        .ok()
+        .stderr_has("needs `ghost`")
+        .stderr_has("no jobs ran");
+    assert!(!repo.path("wt").join("marker").exists());
+}
+
+#[test]
+fn validate_summarises_a_good_config() {
+    let repo = TestRepo::new().daft_yml(&job(
+        "      - name: warm\n        run: 'true'\n        background: true\n        needs: [a]\n",
+    ));
+    repo.daft(&["validate"])
+        .ok()
+        .stdout_has("is valid")
+        .stdout_has("worktree-post-create: a, warm (background)");
+}

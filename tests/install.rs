@@ -1,0 +1,181 @@
+//! Installing keeps the hooks that were there; uninstalling restores the config exactly.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use crate::common::{TestRepo, read};
+
+fn hook(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn the_repositorys_own_hooks_still_run_with_the_same_arguments() {
+    let repo = TestRepo::new();
+    let log = repo.path("previous.log");
+    hook(
+        &repo.common_dir().join("hooks/post-checkout"),
+        &format!("echo \"$@\" >> '{}'", log.display()),
+    );
+    hook(
+        &repo.common_dir().join("hooks/pre-commit"),
+        "echo vetoed >&2; exit 1",
+    );
+    let config_before = std::fs::read(repo.common_dir().join("config")).unwrap();
+    let repo = repo.install();
+
+    repo.git(&["worktree", "add", "../wt", "-b", "feat"]).ok();
+    let head = repo.git(&["rev-parse", "HEAD"]).ok().stdout();
+    assert_eq!(
+        read(&log),
+        format!("{} {} 1\n", "0".repeat(40), head.trim())
+    );
+
+    repo.write("new", "x");
+    repo.git(&["add", "new"]).ok();
+    repo.git(&["commit", "-qm", "x"])
+        .fails_with(1)
+        .stderr_has("vetoed");
+
+    repo.daft(&["uninstall"]).ok();
+    assert_eq!(
+        std::fs::read(repo.common_dir().join("config")).unwrap(),
+        config_before,
+        "config restored byte for byte"
+    );
+    assert!(!repo.common_dir().join("daft/hooks").exists());
+}
+
+#[test]
+fn a_previous_core_hooks_path_keeps_running_and_is_restored() {
+    let repo = TestRepo::new();
+    let log = repo.path("custom.log");
+    hook(
+        &repo.root.join("githooks/post-checkout"),
+        &format!("echo custom \"$3\" >> '{}'", log.display()),
+    );
+    repo.git(&["config", "core.hooksPath", "githooks"]).ok();
+    let config_before = std::fs::read(repo.common_dir().join("config")).unwrap();
+    let repo = repo.install();
+    repo.install_again_is_harmless();
+
+    repo.git(&["branch", "other"]).ok();
+    repo.git(&["switch", "-q", "other"]).ok();
+    assert_eq!(read(&log), "custom 1\n");
+
+    repo.daft(&["uninstall"])
+        .ok()
+        .stdout_has("restored to githooks");
+    assert_eq!(
+        std::fs::read(repo.common_dir().join("config")).unwrap(),
+        config_before
+    );
+}
+
+#[test]
+fn a_previous_hook_that_daft_does_not_shim_by_default_is_kept() {
+    let repo = TestRepo::new();
+    let log = repo.path("rt.log");
+    hook(
+        &repo.common_dir().join("hooks/reference-transaction"),
+        &format!("echo \"$1\" >> '{}'", log.display()),
+    );
+    let repo = repo.install();
+    assert!(
+        repo.common_dir()
+            .join("daft/hooks/reference-transaction")
+            .exists()
+    );
+    repo.git(&["branch", "kept"]).ok();
+    assert!(read(&log).contains("committed"));
+}
+
+#[test]
+fn stdin_reaches_the_previous_pre_push_hook() {
+    let repo = TestRepo::new();
+    let remote = repo.path("remote.git");
+    repo.run_in(
+        &repo.base,
+        "git",
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    )
+    .ok();
+    let log = repo.path("push.log");
+    hook(
+        &repo.common_dir().join("hooks/pre-push"),
+        &format!("cat >> '{}'", log.display()),
+    );
+    let repo = repo.install();
+    repo.git(&["push", "-q", remote.to_str().unwrap(), "main"])
+        .ok();
+    assert!(
+        read(&log).starts_with("refs/heads/main "),
+        "pre-push got git's stdin: {}",
+        read(&log)
+    );
+}
+
+#[test]
+fn global_install_fires_post_clone_and_uninstall_restores_the_global_config() {
+    let repo = TestRepo::new()
+        .daft_yml(
+            "hooks:\n  post-clone:\n    jobs:\n      - name: mark\n        run: touch cloned\n",
+        )
+        .commit();
+    let gitconfig = repo.home().join(".gitconfig");
+    let before = std::fs::read(&gitconfig).unwrap();
+    repo.daft(&["install", "--global"]).ok();
+    let clone = repo.path("clone");
+    repo.run_in(
+        &repo.base,
+        "git",
+        &[
+            "clone",
+            "-q",
+            repo.root.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    )
+    .ok()
+    .stderr_has("daft.yml is not trusted yet");
+    assert!(
+        !clone.join("cloned").exists(),
+        "a fresh clone's config is never trusted"
+    );
+
+    repo.daft(&["uninstall", "--global"]).ok();
+    assert_eq!(std::fs::read(&gitconfig).unwrap(), before);
+}
+
+#[test]
+fn without_the_binary_the_shim_still_runs_the_previous_hook() {
+    let repo = TestRepo::new();
+    let log = repo.path("previous.log");
+    hook(
+        &repo.common_dir().join("hooks/post-checkout"),
+        &format!("echo ran >> '{}'", log.display()),
+    );
+    let repo = repo.install();
+    let out = repo
+        .command("git", &repo.root)
+        .env("DAFT_BIN", "/nonexistent/daft")
+        .args(["switch", "-q", "-c", "b"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    assert_eq!(read(&log), "ran\n");
+}
+
+impl TestRepo {
+    fn install_again_is_harmless(&self) {
+        let before = std::fs::read(self.common_dir().join("config")).unwrap();
+        self.daft(&["install"]).ok().stdout_has("already installed");
+        assert_eq!(
+            std::fs::read(self.common_dir().join("config")).unwrap(),
+            before
+        );
+    }
+}
