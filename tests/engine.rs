@@ -74,10 +74,15 @@ fn a_diamond_runs_its_middle_in_parallel_and_respects_needs() {
 fn parallel_one_runs_one_job_at_a_time() {
     let repo = TestRepo::new().daft_yml(&diamond("1")).trust();
     repo.daft(&["hooks", "run", "worktree-post-create"]).ok();
-    let s = spans(&repo);
-    for (i, x) in s.iter().enumerate() {
-        for y in &s[i + 1..] {
-            assert!(!overlap(x, y), "{} and {} overlapped: {s:?}", x.0, y.0);
+    let jobs = spans(&repo);
+    for (i, one) in jobs.iter().enumerate() {
+        for other in &jobs[i + 1..] {
+            assert!(
+                !overlap(one, other),
+                "{} and {} overlapped: {jobs:?}",
+                one.0,
+                other.0
+            );
         }
     }
 }
