@@ -57,16 +57,19 @@ fn overlap(x: &(String, f64, f64), y: &(String, f64, f64)) -> bool {
 fn a_diamond_runs_its_middle_in_parallel_and_respects_needs() {
     let repo = TestRepo::new().daft_yml(&diamond("true")).trust();
     repo.daft(&["hooks", "run", "worktree-post-create"]).ok();
-    let s = spans(&repo);
-    let [a, b, c, d] = [&s[0], &s[1], &s[2], &s[3]];
-    assert!(overlap(b, c), "b and c ran at the same time: {s:?}");
+    let jobs = spans(&repo);
+    let [first, left, right, last] = [&jobs[0], &jobs[1], &jobs[2], &jobs[3]];
     assert!(
-        a.2 <= b.1 && a.2 <= c.1,
-        "b and c start after a ends: {s:?}"
+        overlap(left, right),
+        "b and c ran at the same time: {jobs:?}"
     );
     assert!(
-        b.2 <= d.1 && c.2 <= d.1,
-        "d starts after b and c end: {s:?}"
+        first.2 <= left.1 && first.2 <= right.1,
+        "b and c start after a ends: {jobs:?}"
+    );
+    assert!(
+        left.2 <= last.1 && right.2 <= last.1,
+        "d starts after b and c end: {jobs:?}"
     );
 }
 
