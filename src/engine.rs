@@ -362,7 +362,17 @@ impl Engine {
             let _ = done.recv_timeout(Duration::from_millis(200));
         }
         let code = exit.code().or_else(|| exit.signal().map(|s| 128 + s));
-        let (status, reason) = match process.ending {
+        let name = &self.event.jobs[i].name;
+        let ending = process.ending.or_else(|| {
+            // `daft hooks cancel` may signal the job before we have seen its request.
+            self.run.cancel_marker(name).exists().then(|| {
+                (
+                    Status::Cancelled,
+                    "cancelled by `daft hooks cancel`".to_owned(),
+                )
+            })
+        });
+        let (status, reason) = match ending {
             Some((status, reason)) => {
                 // It was told to stop: whatever of its group is left goes now.
                 sys::kill_group(process.pid, sys::SIGKILL);

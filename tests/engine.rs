@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{TestRepo, pid_alive, read, wait_until};
+use crate::common::{TestRepo, kill, pid_alive, read, wait_until};
 
 fn diamond(parallel: &str) -> String {
     format!(
@@ -172,10 +172,7 @@ hooks:
         read_pid(&child_pid).is_some()
     });
     // As a terminal's Ctrl-C would.
-    std::process::Command::new("kill")
-        .args(["-INT", &daft.id().to_string()])
-        .status()
-        .unwrap();
+    assert!(kill("INT", i64::from(daft.id())));
     let status = daft.wait().unwrap();
     assert_eq!(
         status.code(),

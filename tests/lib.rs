@@ -2,6 +2,8 @@
 
 mod common;
 
+mod background;
+
 mod config_errors;
 mod engine;
 mod install;

@@ -25,6 +25,11 @@ impl TestRepo {
         let tmp = tempfile::tempdir().expect("temp dir");
         let base = tmp.path().canonicalize().unwrap();
         std::fs::create_dir_all(base.join("home")).unwrap();
+        // The names install.sh gives daft, so `git daft …` works as for a user.
+        std::fs::create_dir_all(base.join("bin")).unwrap();
+        for name in ["daft", "git-daft", "git-daft-hooks"] {
+            std::os::unix::fs::symlink(DAFT, base.join("bin").join(name)).unwrap();
+        }
         let root = base.join(name);
         let repo = Self {
             _tmp: tmp,
@@ -86,10 +91,9 @@ impl TestRepo {
     /// A command with the machine's own configuration shut out.
     pub(crate) fn command(&self, program: &str, dir: &Path) -> Command {
         let mut cmd = Command::new(program);
-        let daft_dir = Path::new(DAFT).parent().unwrap();
         let path = format!(
             "{}:{}",
-            daft_dir.display(),
+            self.base.join("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
         let home = self.home();
@@ -240,4 +244,19 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
             .next()
             .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
     })
+}
+
+/// Sends `signal` (e.g. "INT") to a process, or to a process group when `target` is negative.
+/// Always through `--`: procps' kill reads `-SIG -PGID` without it as something else entirely.
+pub(crate) fn kill(signal: &str, target: i64) -> bool {
+    Command::new("kill")
+        .args(["-s", signal, "--", &target.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Whether any process of group `pgid` is alive.
+pub(crate) fn group_alive(pgid: u32) -> bool {
+    kill("0", -i64::from(pgid))
 }

@@ -1,0 +1,318 @@
+//! Background jobs: detached, recorded, logged, surfaced when they fail, cancelled when asked
+//! or when their worktree goes, and never `running` forever.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{TestRepo, group_alive, kill, pid_alive, read, wait_until};
+
+fn background(run: &str) -> String {
+    format!(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: prep\n        run: 'true'\n      - name: warm\n        run: {run}\n        background: true\n        needs: [prep]\n"
+    )
+}
+
+/// The latest record of `job` in `dir`'s worktree, from `log show --json`.
+fn job(repo: &TestRepo, dir: &Path, job: &str) -> Value {
+    let json: Value = serde_json::from_str(
+        &repo
+            .daft_in(dir, &["hooks", "log", "show", "--json"])
+            .ok()
+            .stdout(),
+    )
+    .unwrap();
+    json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["jobs"].as_array().unwrap().iter())
+        .find(|j| j["name"] == job)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn status(repo: &TestRepo, dir: &Path, name: &str) -> String {
+    job(repo, dir, name)["status"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
+}
+
+fn wait_for_status(repo: &TestRepo, dir: &Path, name: &str, want: &str) {
+    wait_until(
+        Duration::from_secs(15),
+        &format!("{name} to be {want}"),
+        || status(repo, dir, name) == want,
+    );
+}
+
+fn added(repo: &TestRepo, name: &str) -> PathBuf {
+    repo.git(&["worktree", "add", &format!("../{name}"), "-b", name])
+        .ok();
+    repo.path(name)
+}
+
+#[test]
+fn a_background_job_is_running_then_succeeded_with_its_output_logged() {
+    let repo = TestRepo::new()
+        .daft_yml(&background(
+            "'echo warming; while [ ! -e go ]; do sleep 0.02; done; echo warm'",
+        ))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    assert_eq!(status(&repo, &wt, "warm"), "running");
+    repo.daft_in(&wt, &["hooks", "log", "show"])
+        .ok()
+        .stdout_has("warm")
+        .stdout_has("running");
+    std::fs::write(wt.join("go"), "").unwrap();
+    wait_for_status(&repo, &wt, "warm", "succeeded");
+    repo.daft_in(&wt, &["hooks", "log", "show", "warm"])
+        .ok()
+        .stdout_has("warming\nwarm\n");
+}
+
+#[test]
+fn follow_streams_the_log_until_the_job_ends() {
+    let repo = TestRepo::new()
+        .daft_yml(&background(
+            "'for i in 1 2 3; do echo line$i; sleep 0.2; done'",
+        ))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    repo.daft_in(&wt, &["hooks", "log", "show", "warm", "--follow"])
+        .ok()
+        .stdout_has("line1\nline2\nline3\n");
+    assert_eq!(status(&repo, &wt, "warm"), "succeeded");
+}
+
+#[test]
+fn a_failed_background_job_is_recorded_and_told_once() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'echo boom; exit 7'"))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "failed");
+    assert_eq!(job(&repo, &wt, "warm")["exit_code"], 7);
+    // `job()` ran `log show --json`, which does not consume the notice; the table does.
+    repo.daft_in(&wt, &["hooks", "log", "show"])
+        .ok()
+        .stderr_has("background job `warm` failed (exit 7); see `daft hooks log show warm`");
+    let again = repo.daft_in(&wt, &["hooks", "log", "show"]).ok();
+    assert!(
+        !again.stderr().contains("background job"),
+        "told once: {}",
+        again.stderr()
+    );
+}
+
+#[test]
+fn the_next_hook_in_that_worktree_tells_of_a_background_failure() {
+    let repo = TestRepo::new()
+        .daft_yml(&format!(
+            "{}  post-checkout:\n    jobs:\n      - name: noop\n        run: 'true'\n",
+            background("'exit 3'")
+        ))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "failed");
+    repo.git_in(&wt, &["switch", "-q", "-c", "next"])
+        .ok()
+        .stderr_has("background job `warm` failed (exit 3)");
+}
+
+#[test]
+fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'while [ ! -e go ]; do sleep 0.02; done'"))
+        .commit()
+        .install()
+        .trust();
+    let mut shell = repo.command("sh", &repo.root);
+    shell
+        .args([
+            "-c",
+            "git worktree add ../wt -b wt 2>/dev/null; echo added; sleep 30",
+        ])
+        .stdout(std::process::Stdio::piped());
+    shell.process_group(0);
+    let mut shell = shell.spawn().unwrap();
+    let wt = repo.path("wt");
+    wait_until(Duration::from_secs(10), "the job to run", || {
+        wt.exists() && status(&repo, &wt, "warm") == "running"
+    });
+    kill("HUP", -i64::from(shell.id()));
+    shell.wait().unwrap();
+    let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
+    assert!(pid_alive(pid), "the job outlived the hang-up");
+    std::fs::write(wt.join("go"), "").unwrap();
+    wait_for_status(&repo, &wt, "warm", "succeeded");
+}
+
+#[test]
+fn removing_the_worktree_cancels_its_jobs() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'sleep 60 & wait'"))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "running");
+    let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
+    repo.git(&["worktree", "remove", "--force", "../wt"]).ok();
+    // The worktree is gone, so ask from the main worktree, where its runs are still found.
+    let records = repo.common_dir().join("daft/runs");
+    wait_until(Duration::from_secs(5), "the job's group to be gone", || {
+        !group_alive(pid)
+    });
+    wait_until(
+        Duration::from_secs(5),
+        "the record to say cancelled",
+        || grep_records(&records, "\"cancelled\""),
+    );
+}
+
+#[test]
+fn cancel_stops_a_job_and_its_group() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'sleep 60 & wait'"))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "running");
+    let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
+    repo.daft_in(&wt, &["hooks", "cancel", "warm"])
+        .ok()
+        .stdout_has("cancelled warm");
+    assert!(!group_alive(pid));
+    assert_eq!(status(&repo, &wt, "warm"), "cancelled");
+    repo.daft_in(&wt, &["hooks", "cancel"])
+        .ok()
+        .stdout_has("no background jobs are running");
+}
+
+#[test]
+fn a_killed_supervisor_leaves_no_job_running_forever() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'while [ ! -e go ]; do sleep 0.02; done'"))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "running");
+    let record = find_record(&repo.common_dir().join("daft/runs"), "warm.json").expect("a record");
+    let owner: Value = serde_json::from_str(&read(&record)).unwrap();
+    let supervisor = owner["owner"]["pid"].as_u64().unwrap();
+    kill("KILL", supervisor as i64);
+    // The job itself is still alive: it shows running while it truly runs...
+    assert_eq!(status(&repo, &wt, "warm"), "running");
+    std::fs::write(wt.join("go"), "").unwrap();
+    // ...and once it is gone with no one to record its end, lost.
+    wait_for_status(&repo, &wt, "warm", "lost");
+}
+
+#[test]
+fn ten_worktrees_added_at_once_each_get_one_complete_run() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'echo $DAFT_WORKTREE'"))
+        .commit()
+        .install()
+        .trust();
+    let adds: Vec<_> = (0..10)
+        .map(|i| {
+            repo.command("git", &repo.root)
+                .args([
+                    "worktree",
+                    "add",
+                    &format!("../wt{i}"),
+                    "-b",
+                    &format!("b{i}"),
+                ])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut add in adds {
+        assert!(add.wait().unwrap().success());
+    }
+    for i in 0..10 {
+        let wt = repo.path(&format!("wt{i}"));
+        wait_for_status(&repo, &wt, "warm", "succeeded");
+        let json: Value = serde_json::from_str(
+            &repo
+                .daft_in(&wt, &["hooks", "log", "show", "--json"])
+                .ok()
+                .stdout(),
+        )
+        .unwrap();
+        let runs = json["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "wt{i}: {json}");
+        let statuses: Vec<&str> = runs[0]["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["succeeded", "succeeded"]);
+        let log = repo
+            .daft_in(&wt, &["hooks", "log", "show", "warm"])
+            .ok()
+            .stdout();
+        assert_eq!(log.trim(), wt.to_str().unwrap());
+    }
+}
+
+#[test]
+fn start_and_remove_go_through_git_and_its_hooks() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'sleep 60 & wait'"))
+        .commit()
+        .install()
+        .trust();
+    let out = repo
+        .run_in(&repo.root, "git", &["daft", "start", "feature/x"])
+        .ok();
+    let wt = repo.path("repo.feature-x");
+    assert!(
+        out.stdout().contains(wt.to_str().unwrap()),
+        "{}",
+        out.stdout()
+    );
+    wait_for_status(&repo, &wt, "warm", "running");
+    let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
+    repo.daft(&["remove", wt.to_str().unwrap()])
+        .ok()
+        .stdout_has("cancelled warm");
+    assert!(!wt.exists());
+    assert!(!group_alive(pid));
+}
+
+fn find_record(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_record(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+fn grep_records(dir: &Path, text: &str) -> bool {
+    find_record(dir, "warm.json").is_some_and(|path| read(&path).contains(text))
+}
