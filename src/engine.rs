@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::config::EventConfig;
+use crate::config::{EventConfig, FailMode};
 use crate::job::{self, Context};
 use crate::printer::Printer;
 use crate::runs::{JobRecord, Pid, Run, Status, now};
@@ -70,6 +70,8 @@ pub(crate) struct Engine {
     /// Jobs that reached a final status since the last [`Engine::take_finished`].
     finished: Vec<usize>,
     write_failed: bool,
+    /// Set by the first failure under `fail_mode: abort`.
+    aborted: bool,
 }
 
 impl Engine {
@@ -104,6 +106,7 @@ impl Engine {
             rx,
             finished: Vec::new(),
             write_failed: false,
+            aborted: false,
         };
         for i in (0..ours.len()).filter(|&i| ours[i]) {
             engine.write(i);
@@ -423,6 +426,21 @@ impl Engine {
             Outcome::NotSucceeded
         };
         self.after(i, outcome);
+        if matches!(status, Status::Failed | Status::TimedOut)
+            && self.event.fail_mode == FailMode::Abort
+            && !self.aborted
+        {
+            self.aborted = true;
+            let name = &self.event.jobs[i].name;
+            self.stop(&format!(
+                "stopped because `{name}` failed (fail_mode: abort)"
+            ));
+        }
+    }
+
+    /// Whether a failure stopped the rest (`fail_mode: abort`).
+    pub(crate) fn aborted(&self) -> bool {
+        self.aborted
     }
 
     fn after(&mut self, i: usize, outcome: Outcome) {

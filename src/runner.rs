@@ -44,7 +44,7 @@ pub(crate) fn run(
         Output::Printed(Arc::clone(printer)),
         stdin,
     );
-    let interrupted = drive(&mut engine, supervisor, fail_mode, printer)?;
+    let interrupted = drive(&mut engine, supervisor, printer)?;
     summarise(&engine, printer);
     if let Some(signal) = interrupted {
         return Ok(u8::try_from(128 + signal).unwrap_or(1));
@@ -57,7 +57,6 @@ pub(crate) fn run(
 fn drive(
     engine: &mut Engine,
     mut supervisor: Option<Supervisor>,
-    fail_mode: FailMode,
     printer: &Printer,
 ) -> Result<Option<i32>> {
     let mut signals =
@@ -75,25 +74,18 @@ fn drive(
         Duration::from_secs(1)
     };
     let mut interrupted = None;
-    let mut stopped = false;
+    let mut told_abort = false;
     loop {
-        if !stopped {
-            engine.start_ready();
-        }
+        engine.start_ready();
         for i in engine.take_finished() {
-            let ok = engine.records[i].status == Status::Succeeded;
             if let Some(supervisor) = &mut supervisor {
-                supervisor.report(i, ok);
+                supervisor.report(i, engine.records[i].status == Status::Succeeded);
             }
-            if !ok && fail_mode == FailMode::Abort && !stopped {
-                stopped = true;
-                engine.stop(&format!(
-                    "stopped because `{}` failed (fail_mode: abort)",
-                    engine.event.jobs[i].name
-                ));
-                if let Some(supervisor) = &mut supervisor {
-                    supervisor.abort();
-                }
+        }
+        if engine.aborted() && !told_abort {
+            told_abort = true;
+            if let Some(supervisor) = &mut supervisor {
+                supervisor.abort();
             }
         }
         if engine.is_idle() {
@@ -111,7 +103,6 @@ fn drive(
             && interrupted.is_none()
         {
             interrupted = Some(signal);
-            stopped = true;
             engine.stop(&format!("daft was interrupted (signal {signal})"));
         }
     }
