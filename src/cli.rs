@@ -142,6 +142,13 @@ pub(crate) struct RemoveArgs {
 
 /// Parses the command line; `--help`, `--version` and usage errors exit here (usage: 2).
 pub(crate) fn parse(mut args: Vec<OsString>) -> Cli {
+    // `daft hook NAME ARGS…` comes from a shim on every checkout: its shape is fixed, and
+    // building clap's whole command tree would be a fifth of the call's cost.
+    if let Some(hook) = shim_call(&args) {
+        return Cli {
+            command: Command::Hook(hook),
+        };
+    }
     let called_as = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
@@ -153,4 +160,23 @@ pub(crate) fn parse(mut args: Vec<OsString>) -> Cli {
         *first = "daft".into();
     }
     Cli::parse_from(args)
+}
+
+/// `daft hook NAME ARGS…` with a plain hook name and UTF-8 arguments, as the shims send it.
+fn shim_call(args: &[OsString]) -> Option<HookArgs> {
+    let mut args = args.iter().skip(1).map(|arg| arg.to_str());
+    if args.next()?? != "hook" {
+        return None;
+    }
+    let name = args.next()??;
+    if name.starts_with('-') {
+        return None; // `daft hook --help` and the like: let clap answer
+    }
+    let rest = args
+        .map(|arg| arg.map(str::to_owned))
+        .collect::<Option<Vec<_>>>()?;
+    Some(HookArgs {
+        name: name.to_owned(),
+        args: rest,
+    })
 }

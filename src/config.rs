@@ -44,6 +44,20 @@ impl Sources {
         Ok(Some(Self { main: main?, local }))
     }
 
+    /// Whether either file contains `name` at all: a cheap test before parsing.
+    pub(crate) fn mention(&self, name: &str) -> bool {
+        let contains = |bytes: &[u8]| {
+            bytes
+                .windows(name.len())
+                .any(|window| window == name.as_bytes())
+        };
+        contains(&self.main.bytes)
+            || self
+                .local
+                .as_ref()
+                .is_some_and(|local| contains(&local.bytes))
+    }
+
     /// Parses and validates both files.
     pub(crate) fn parse(&self) -> Result<Config, ConfigError> {
         let mut raw = parse_file(&self.main)?;

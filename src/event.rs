@@ -124,9 +124,23 @@ impl Worktree {
         })
     }
 
-    /// The git common dir of the repository around `dir`.
+    /// The git common dir of the repository whose work tree root is `dir`. Hooks run on every
+    /// checkout, so the usual layouts (`.git` a directory, or a `gitdir:` file with a
+    /// `commondir` beside its target) are read directly; anything else asks gix.
     pub(crate) fn common_dir_of(dir: &Utf8Path) -> Result<Utf8PathBuf> {
-        absolute(dir, open_repo(dir)?.common_dir())
+        let dot_git = dir.join(".git");
+        if dot_git.is_dir() {
+            return Ok(dot_git);
+        }
+        let linked = std::fs::read_to_string(&dot_git).ok().and_then(|text| {
+            let git_dir = dir.join(text.strip_prefix("gitdir: ")?.trim_end());
+            let common = std::fs::read_to_string(git_dir.join("commondir")).ok()?;
+            Some(git_dir.join(common.trim_end()))
+        });
+        match linked {
+            Some(common) if common.is_dir() => Ok(common),
+            _ => absolute(dir, open_repo(dir)?.common_dir()),
+        }
     }
 
     /// The branch (empty when detached), commit and main worktree, for a job's environment.

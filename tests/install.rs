@@ -179,3 +179,32 @@ impl TestRepo {
         );
     }
 }
+
+#[test]
+fn a_global_install_runs_each_repositorys_own_hooks_in_linked_worktrees_too() {
+    let repo = TestRepo::new();
+    let log = repo.path("own.log");
+    hook(
+        &repo.common_dir().join("hooks/post-checkout"),
+        &format!("echo \"$3\" >> '{}'", log.display()),
+    );
+    repo.daft(&["install", "--global"]).ok();
+    repo.git(&["worktree", "add", "../wt", "-b", "feat"]).ok();
+    repo.git_in(&repo.path("wt"), &["switch", "-q", "-c", "next"])
+        .ok();
+    assert_eq!(read(&log), "1\n1\n");
+}
+
+#[test]
+fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
+    // Broken, but about another event: a plain switch neither parses nor complains about it.
+    let repo = TestRepo::new()
+        .daft_yml("hooks:\n  worktree-post-create: [\n")
+        .commit()
+        .install();
+    let out = repo.git(&["switch", "-q", "-c", "next"]).ok();
+    assert_eq!(out.stderr(), "");
+    repo.git(&["worktree", "add", "../wt", "-b", "feat"])
+        .ok()
+        .stderr_has("daft.yml:");
+}

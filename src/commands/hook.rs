@@ -64,6 +64,17 @@ fn handle(args: &HookArgs, printer: &Arc<Printer>) -> Result<u8> {
             return Ok(0);
         }
     };
+    let creates =
+        hook == event::POST_CHECKOUT && args.args.first().is_some_and(|old| event::is_null_id(old));
+    let wanted = if creates {
+        [event::WORKTREE_POST_CREATE, event::POST_CLONE]
+    } else {
+        [hook, hook]
+    };
+    // A config can only configure an event it names; most checkouts stop here, unparsed.
+    if !wanted.iter().any(|name| sources.mention(name)) {
+        return Ok(0);
+    }
     let config = match sources.parse() {
         Ok(config) => config,
         Err(err) => {
@@ -71,13 +82,6 @@ fn handle(args: &HookArgs, printer: &Arc<Printer>) -> Result<u8> {
             printer.notice("no jobs ran; fix the config (`daft validate` checks it)");
             return Ok(0);
         }
-    };
-    let creates =
-        hook == event::POST_CHECKOUT && args.args.first().is_some_and(|old| event::is_null_id(old));
-    let wanted = if creates {
-        [event::WORKTREE_POST_CREATE, event::POST_CLONE]
-    } else {
-        [hook, hook]
     };
     if wanted.iter().all(|name| config.event(name).is_none()) {
         return Ok(0);
