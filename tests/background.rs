@@ -336,3 +336,55 @@ fn find_record(dir: &Path, name: &str) -> Option<PathBuf> {
 fn grep_records(dir: &Path, text: &str) -> bool {
     find_record(dir, "warm.json").is_some_and(|path| read(&path).contains(text))
 }
+
+#[test]
+fn old_runs_are_pruned_to_the_last_twenty() {
+    let repo = TestRepo::new()
+        .daft_yml("hooks:\n  post-merge:\n    jobs:\n      - name: one\n        run: 'true'\n")
+        .trust();
+    for _ in 0..25 {
+        repo.daft(&["hooks", "run", "post-merge"]).ok();
+    }
+    let json: Value =
+        serde_json::from_str(&repo.daft(&["hooks", "log", "show", "--json"]).ok().stdout())
+            .unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn deleting_the_worktree_directory_cancels_its_jobs() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'sleep 60 & wait'"))
+        .commit()
+        .install()
+        .trust();
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "running");
+    let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
+    std::fs::remove_dir_all(&wt).unwrap();
+    wait_until(Duration::from_secs(5), "the job's group to be gone", || {
+        !group_alive(pid)
+    });
+    let records = repo.common_dir().join("daft/runs");
+    wait_until(
+        Duration::from_secs(5),
+        "the record to say cancelled",
+        || grep_records(&records, "its worktree was removed"),
+    );
+}
+
+#[test]
+fn git_daft_hooks_answers_like_daft_hooks() {
+    let repo = TestRepo::new()
+        .daft_yml(&background("'true'"))
+        .commit()
+        .install();
+    repo.git(&["daft-hooks", "trust", "--yes"])
+        .ok()
+        .stdout_has("trusted");
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "succeeded");
+    repo.git_in(&wt, &["daft-hooks", "log", "show"])
+        .ok()
+        .stdout_has("warm");
+}

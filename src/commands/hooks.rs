@@ -164,11 +164,11 @@ fn print_table(wt: &Worktree, runs: &[Run]) -> Result<u8> {
                 .as_deref()
                 .map(|r| format!("  {r}"))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "  {:<24} {:<20} {:>8}  {:<10}{reason}",
-                job.name, status, took, kind
-            )?;
+            let line = format!(
+                "  {:<24} {:<20} {:>8}  {kind}{reason}",
+                job.name, status, took
+            );
+            writeln!(out, "{}", line.trim_end())?;
         }
     }
     Ok(0)
