@@ -14,6 +14,8 @@ use crate::event;
 
 /// Looked up in this order at the work tree root; the first found wins.
 pub(crate) const FILE_NAMES: [&str; 4] = ["daft.yml", "daft.yaml", ".daft.yml", ".daft.yaml"];
+/// Larger than this is not a config someone wrote: refuse it rather than parse it.
+const MAX_SIZE: u64 = 256 * 1024;
 /// Untracked overrides, beside the config.
 pub(crate) const LOCAL_FILE_NAME: &str = "daft.local.yml";
 
@@ -99,6 +101,12 @@ fn read_regular(path: &Utf8Path) -> Result<Option<Source>, ConfigError> {
     }
     if !meta.is_file() {
         return Err(error("is not a regular file".into()));
+    }
+    if meta.len() > MAX_SIZE {
+        return Err(error(format!(
+            "is {} bytes; a config is at most {MAX_SIZE} bytes",
+            meta.len()
+        )));
     }
     let bytes = std::fs::read(path).map_err(|err| error(format!("cannot read it: {err}")))?;
     Ok(Some(Source {
@@ -485,6 +493,12 @@ fn parse_file(source: &Source) -> Result<RawFile, ConfigError> {
             "is empty; expected a `hooks:` mapping of events to jobs".into(),
         ));
     }
+    if let Some(line) = too_deep(text) {
+        return Err(error(
+            Some((line, 1)),
+            format!("nests brackets more than {MAX_DEPTH} levels deep; a config never needs that"),
+        ));
+    }
     CURRENT_FILE.with(|file| *file.borrow_mut() = source.path.clone());
     serde_yaml_ng::from_str::<RawFile>(text).map_err(|err| {
         let location = err.location().map(|l| (l.line(), l.column()));
@@ -496,6 +510,31 @@ fn parse_file(source: &Source) -> Result<RawFile, ConfigError> {
         };
         error(location, message)
     })
+}
+
+/// How deep `[` and `{` may nest. The YAML parser's time grows with the square of the depth,
+/// and hooks parse configs from any checkout: bound it before parsing.
+const MAX_DEPTH: usize = 64;
+
+/// The line where flow brackets first nest deeper than [`MAX_DEPTH`], if they do. Brackets in
+/// quotes or comments count too; a config has no reason to hold 64 of them in a row.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    for byte in text.bytes() {
+        match byte {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 std::thread_local! {
@@ -636,4 +675,84 @@ fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error
         }
     }
     d.deserialize_any(TimeoutVisitor).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Sources {
+            main: Source {
+                path: "daft.yml".into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+            local: None,
+        }
+        .parse()
+    }
+
+    /// Pieces of daft.yml, good and bad, so that random documents get past the YAML parser
+    /// often enough to exercise validation too.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "hooks:\n",
+            "  worktree-post-create:\n",
+            "  pre-commit:\n",
+            "    jobs:\n",
+            "    parallel: 2\n",
+            "    parallel: false\n",
+            "    fail_mode: abort\n",
+            "      - name: a\n",
+            "      - name: b\n",
+            "        run: 'true'\n",
+            "        needs: [a]\n",
+            "        needs: [b]\n",
+            "        background: true\n",
+            "        timeout: 1m\n",
+            "        timeout: x\n",
+            "        root: ../x\n",
+            "        env: {A: ${B}}\n",
+            "- ",
+            ": ",
+            "[",
+            "]",
+            "{",
+            "}",
+            "&a ",
+            "*a ",
+            "\"",
+            "'",
+            "\t",
+            "\n",
+            "#",
+            "\u{0}",
+            "ü",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn parsing_never_panics(pieces in prop::collection::vec(piece(), 0..40)) {
+            let _ = parse(&pieces.concat());
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,300}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn a_valid_config_has_an_acyclic_graph(pieces in prop::collection::vec(piece(), 0..40)) {
+            if let Ok(config) = parse(&pieces.concat()) {
+                for event in config.events.values() {
+                    prop_assert!(find_cycle(&event.needs()).is_none());
+                }
+            }
+        }
+    }
 }

@@ -182,7 +182,7 @@ fn open_repo(dir: &Utf8Path) -> Result<gix::Repository> {
     // skipping them keeps the hook cheap.
     let options = gix::open::Options::isolated();
     gix::discover_opts(dir, gix::discover::upwards::Options::default(), options)
-        .with_context(|| format!("{dir} is not in a git repository"))
+        .with_context(|| format!("cannot open the git repository at {dir}"))
 }
 
 fn absolute(base: &Utf8Path, path: &std::path::Path) -> Result<Utf8PathBuf> {

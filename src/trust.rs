@@ -117,10 +117,21 @@ impl Store {
     /// Reads every record. Any surprise (a symlink, a directory, a line that is not a record)
     /// makes the whole store unreadable rather than partly trusted.
     fn read(&self) -> Result<Vec<Record>, String> {
-        for path in [&self.dir, &self.records_path()] {
+        for (path, want_dir) in [(&self.dir, true), (&self.records_path(), false)] {
             match path.symlink_metadata() {
                 Ok(meta) if meta.file_type().is_symlink() => {
                     return Err(format!("{path} is a symlink"));
+                }
+                // Anything but a plain file could hang the read (a FIFO) or mean something else.
+                Ok(meta) if meta.is_dir() != want_dir || !(meta.is_dir() || meta.is_file()) => {
+                    return Err(format!(
+                        "{path} is not a {}",
+                        if want_dir {
+                            "directory"
+                        } else {
+                            "regular file"
+                        }
+                    ));
                 }
                 Ok(_) => {}
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),

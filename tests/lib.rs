@@ -3,9 +3,11 @@
 mod common;
 
 mod background;
+mod bad_input;
 
 mod config_errors;
 mod engine;
 mod install;
+mod security;
 mod trust;
 mod worktree;
