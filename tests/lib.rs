@@ -7,6 +7,8 @@ mod bad_input;
 
 mod config_errors;
 mod engine;
+mod faults;
+mod git_variants;
 mod install;
 mod security;
 mod trust;

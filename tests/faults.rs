@@ -1,0 +1,181 @@
+//! Faults and load: many worktrees at once, signals, and a run store that is full, read-only
+//! or not a directory. Git always succeeds under `fail_mode: warn`, and nothing is left running.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{DAFT, TestRepo, kill, pid_alive, read, wait_until};
+
+#[test]
+fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
+    let jobs_log = "../jobs.log";
+    let repo = TestRepo::new()
+        .daft_yml(&format!(
+            "hooks:\n  worktree-post-create:\n    jobs:\n      - name: sync\n        run: echo \"sync $DAFT_WORKTREE\" >> {jobs_log}\n      - name: bg\n        run: echo \"bg $DAFT_WORKTREE\" >> {jobs_log}; echo logged\n        background: true\n        needs: [sync]\n"
+        ))
+        .commit()
+        .install()
+        .trust();
+    let add = |i: usize| {
+        let args = [
+            "worktree",
+            "add",
+            "-B",
+            &format!("b{i}"),
+            &format!("../wt{i}"),
+        ]
+        .map(str::to_owned);
+        repo.command("git", &repo.root)
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let adds: Vec<_> = (0..20).map(add).collect();
+    for (i, child) in adds.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            // git's own race between concurrent adds (see background.rs); that add is made again.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("failed to read .git/worktrees/"),
+                "wt{i}: {stderr}"
+            );
+            assert!(add(i).wait().unwrap().success());
+        }
+    }
+    let mut expected = BTreeSet::new();
+    for i in 0..20 {
+        let wt = repo.path(&format!("wt{i}"));
+        wait_until(Duration::from_secs(20), "the background job", || {
+            repo.daft_in(&wt, &["hooks", "log", "show", "bg"]).stdout() == "logged\n"
+        });
+        let json: Value = serde_json::from_str(
+            &repo
+                .daft_in(&wt, &["hooks", "log", "show", "--json"])
+                .ok()
+                .stdout(),
+        )
+        .unwrap();
+        let runs = json["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "wt{i}: {json}");
+        let statuses: Vec<&str> = runs[0]["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["succeeded", "succeeded"], "wt{i}");
+        expected.insert(format!("sync {}", wt.display()));
+        expected.insert(format!("bg {}", wt.display()));
+    }
+    let log = read(&repo.path("jobs.log"));
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 40, "every job ran exactly once:\n{log}");
+    assert_eq!(
+        lines
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<BTreeSet<_>>(),
+        expected
+    );
+    repo.daft(&["trust", "--status"]).ok();
+}
+
+#[test]
+fn sigterm_to_the_hook_leaves_no_job_process_behind() {
+    let repo = TestRepo::new()
+        .daft_yml("hooks:\n  worktree-post-create:\n    jobs:\n      - name: long\n        run: sleep 60 & echo $! > child.pid; echo $$ > parent.pid; wait\n")
+        .trust();
+    let mut daft = repo
+        .command(DAFT, &repo.root)
+        .args(["hooks", "run", "worktree-post-create"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = repo.root.join("child.pid");
+    wait_until(Duration::from_secs(10), "the job to start", || {
+        read_pid(&pid_file).is_some()
+    });
+    assert!(kill("TERM", i64::from(daft.id())));
+    assert_eq!(daft.wait().unwrap().code(), Some(143));
+    for file in ["parent.pid", "child.pid"] {
+        let pid = read_pid(&repo.root.join(file)).unwrap();
+        assert!(!pid_alive(pid), "{file} outlived SIGTERM");
+    }
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+const TALKER: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: talk\n        run: yes daft | head -c 200000; touch ran\n";
+
+#[test]
+fn a_run_store_that_cannot_be_created_is_a_clear_error_and_git_succeeds() {
+    let repo = TestRepo::new().daft_yml(TALKER).commit().install().trust();
+    std::fs::create_dir_all(repo.common_dir().join("daft")).unwrap();
+    std::fs::write(repo.common_dir().join("daft/runs"), "not a directory").unwrap();
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"])
+        .ok()
+        .stderr_has("cannot create the run directory");
+}
+
+/// A tmpfs mounted over `dir` for the length of a test, or `None` (with the reason printed)
+/// where this machine does not allow mounting.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, options: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir)
+            .output()
+            .ok()?;
+        if out.status.success() {
+            return Some(Self(dir.to_owned()));
+        }
+        eprintln!(
+            "skipped: cannot mount a tmpfs here ({})",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        None
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_run_store_warns_and_git_succeeds() {
+    let repo = TestRepo::new().daft_yml(TALKER).commit().install().trust();
+    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k") else {
+        return;
+    };
+    let out = repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
+    assert!(repo.path("wt").join("ran").exists(), "the job still ran");
+    let stderr = out.stderr();
+    assert!(
+        stderr.contains("No space left on device") || stderr.contains("cannot record"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_read_only_run_store_is_a_clear_error_and_git_succeeds() {
+    let repo = TestRepo::new().daft_yml(TALKER).commit().install().trust();
+    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k,ro") else {
+        return;
+    };
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"])
+        .ok()
+        .stderr_has("Read-only file system");
+}
