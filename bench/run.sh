@@ -32,6 +32,8 @@ fi
 echo "==> cargo build --release --locked"
 (cd "$root" && cargo build --release --locked --quiet)
 export DAFT_BIN=$root/target/release/daft
+# The toolchain and crate cache stay the user's own when HOME is isolated below.
+export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
 export HOME=$work/home GIT_CONFIG_GLOBAL=$work/home/.gitconfig GIT_CONFIG_NOSYSTEM=1
 export XDG_DATA_HOME=$work/home/.local/share XDG_CONFIG_HOME=$work/home/.config
 mkdir -p "$HOME"

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{TestRepo, kill, pid_alive, read, wait_until};
+use crate::common::{TestRepo, kill, pid_alive, read, read_pid, wait_until};
 
 fn diamond(parallel: &str) -> String {
     format!(
@@ -184,10 +184,6 @@ hooks:
         let pid = read_pid(&repo.root.join(file)).unwrap();
         assert!(!pid_alive(pid), "{file} ({pid}) outlived Ctrl-C");
     }
-}
-
-fn read_pid(path: &std::path::Path) -> Option<u32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 #[test]

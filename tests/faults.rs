@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{DAFT, TestRepo, kill, pid_alive, read, wait_until};
+use crate::common::{DAFT, TestRepo, kill, pid_alive, read, read_pid, wait_until};
 
 #[test]
 fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
@@ -107,10 +107,6 @@ fn sigterm_to_the_hook_leaves_no_job_process_behind() {
         let pid = read_pid(&repo.root.join(file)).unwrap();
         assert!(!pid_alive(pid), "{file} outlived SIGTERM");
     }
-}
-
-fn read_pid(path: &Path) -> Option<u32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 const TALKER: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: talk\n        run: yes daft | head -c 200000; touch ran\n";

@@ -64,6 +64,10 @@ fn handle(args: &HookArgs, printer: &Arc<Printer>) -> Result<u8> {
             return Ok(0);
         }
     };
+    // Background jobs only ever ran where there is a config: say if one failed since last time.
+    if let Ok(common_dir) = Worktree::common_dir_of(&cwd) {
+        tell_background_failures(&common_dir, &cwd, printer);
+    }
     let creates =
         hook == event::POST_CHECKOUT && args.args.first().is_some_and(|old| event::is_null_id(old));
     let wanted = if creates {
@@ -88,7 +92,6 @@ fn handle(args: &HookArgs, printer: &Arc<Printer>) -> Result<u8> {
     }
 
     let wt = Worktree::open(&cwd)?;
-    tell_background_failures(&wt, printer);
     let event_name = event::detect(hook, &args.args, || Ok(wt.linked))?;
     let Some(event) = config.event(&event_name) else {
         return Ok(0);
@@ -125,8 +128,12 @@ fn handle(args: &HookArgs, printer: &Arc<Printer>) -> Result<u8> {
 }
 
 /// Says, once, which background jobs of this worktree failed since daft last spoke here.
-pub(crate) fn tell_background_failures(wt: &Worktree, printer: &Printer) {
-    for failure in runs::take_failures(&wt.common_dir, &wt.root) {
+pub(crate) fn tell_background_failures(
+    common_dir: &Utf8Path,
+    worktree: &Utf8Path,
+    printer: &Printer,
+) {
+    for failure in runs::take_failures(common_dir, worktree) {
         let how = failure.exit_code.map_or_else(
             || failure.status.word().to_owned(),
             |code| format!("exit {code}"),

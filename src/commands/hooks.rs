@@ -123,7 +123,7 @@ fn print_plan(name: &str, event: &EventConfig) {
 pub(crate) fn log_show(args: &ShowArgs) -> Result<u8> {
     let wt = Worktree::open(&super::current_dir()?)?;
     if !args.json {
-        super::hook::tell_background_failures(&wt, &Printer::stderr());
+        super::hook::tell_background_failures(&wt.common_dir, &wt.root, &Printer::stderr());
     }
     let runs = runs::list(&wt.common_dir, &wt.root);
     match &args.job {

@@ -260,3 +260,8 @@ pub(crate) fn kill(signal: &str, target: i64) -> bool {
 pub(crate) fn group_alive(pgid: u32) -> bool {
     kill("0", -i64::from(pgid))
 }
+
+/// A pid a job wrote to `path`, once it has.
+pub(crate) fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
