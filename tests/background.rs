@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{TestRepo, group_alive, kill, pid_alive, read, wait_until};
+use crate::common::{TestRepo, add_at_once, group_alive, kill, pid_alive, read, wait_until};
 
 fn background(run: &str) -> String {
     format!(
@@ -158,8 +158,9 @@ fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
     wait_for_status(&repo, &wt, "warm", "succeeded");
 }
 
-#[test]
-fn removing_the_worktree_cancels_its_jobs() {
+/// Starts a long background job in a new worktree, makes the worktree go away with `remove`,
+/// and checks that the job's group is gone and its record says why, within a few seconds.
+fn going_away_cancels(remove: impl FnOnce(&TestRepo, &Path)) {
     let repo = TestRepo::new()
         .daft_yml(&background("'sleep 60 & wait'"))
         .commit()
@@ -168,17 +169,32 @@ fn removing_the_worktree_cancels_its_jobs() {
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
     let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
-    repo.git(&["worktree", "remove", "--force", "../wt"]).ok();
-    // The worktree is gone, so ask from the main worktree, where its runs are still found.
-    let records = repo.common_dir().join("daft/runs");
+    remove(&repo, &wt);
     wait_until(Duration::from_secs(5), "the job's group to be gone", || {
         !group_alive(pid)
     });
+    // The worktree is gone; its runs are still under the common dir.
+    let records = repo.common_dir().join("daft/runs");
     wait_until(
         Duration::from_secs(5),
         "the record to say cancelled",
-        || grep_records(&records, "\"cancelled\""),
+        || {
+            grep_records(&records, "\"cancelled\"")
+                && grep_records(&records, "its worktree was removed")
+        },
     );
+}
+
+#[test]
+fn removing_the_worktree_cancels_its_jobs() {
+    going_away_cancels(|repo, _| {
+        repo.git(&["worktree", "remove", "--force", "../wt"]).ok();
+    });
+}
+
+#[test]
+fn deleting_the_worktree_directory_cancels_its_jobs() {
+    going_away_cancels(|_, wt| std::fs::remove_dir_all(wt).unwrap());
 }
 
 #[test]
@@ -228,43 +244,7 @@ fn ten_worktrees_added_at_once_each_get_one_complete_run() {
         .commit()
         .install()
         .trust();
-    // `-B`: a retry below must not trip over the branch its failed attempt already made.
-    let add = |i: usize| {
-        let args = [
-            "worktree",
-            "add",
-            "-B",
-            &format!("b{i}"),
-            &format!("../wt{i}"),
-        ]
-        .map(str::to_owned);
-        repo.command("git", &repo.root)
-            .args(args)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let adds: Vec<_> = (0..10).map(add).collect();
-    for (i, child) in adds.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        if out.status.success() {
-            continue;
-        }
-        // git's own race: a concurrent `worktree add` can read another one's half-written
-        // `.git/worktrees/<id>/commondir` and die before doing anything (no hook runs). It is
-        // not daft's to fix; that add is simply made again.
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("failed to read .git/worktrees/"),
-            "wt{i}: {stderr}"
-        );
-        let retry = add(i).wait_with_output().unwrap();
-        assert!(
-            retry.status.success(),
-            "wt{i} again: {}",
-            String::from_utf8_lossy(&retry.stderr)
-        );
-    }
+    add_at_once(&repo, 10);
     for i in 0..10 {
         let wt = repo.path(&format!("wt{i}"));
         wait_for_status(&repo, &wt, "warm", "succeeded");
@@ -347,28 +327,6 @@ fn old_runs_are_pruned_to_the_last_twenty() {
         serde_json::from_str(&repo.daft(&["hooks", "log", "show", "--json"]).ok().stdout())
             .unwrap();
     assert_eq!(json["runs"].as_array().unwrap().len(), 20);
-}
-
-#[test]
-fn deleting_the_worktree_directory_cancels_its_jobs() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'sleep 60 & wait'"))
-        .commit()
-        .install()
-        .trust();
-    let wt = added(&repo, "wt");
-    wait_for_status(&repo, &wt, "warm", "running");
-    let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
-    std::fs::remove_dir_all(&wt).unwrap();
-    wait_until(Duration::from_secs(5), "the job's group to be gone", || {
-        !group_alive(pid)
-    });
-    let records = repo.common_dir().join("daft/runs");
-    wait_until(
-        Duration::from_secs(5),
-        "the record to say cancelled",
-        || grep_records(&records, "its worktree was removed"),
-    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{DAFT, TestRepo, kill, pid_alive, read, read_pid, wait_until};
+use crate::common::{DAFT, TestRepo, add_at_once, kill, pid_alive, read, read_pid, wait_until};
 
 #[test]
 fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
@@ -20,34 +20,7 @@ fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
         .commit()
         .install()
         .trust();
-    let add = |i: usize| {
-        let args = [
-            "worktree",
-            "add",
-            "-B",
-            &format!("b{i}"),
-            &format!("../wt{i}"),
-        ]
-        .map(str::to_owned);
-        repo.command("git", &repo.root)
-            .args(args)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let adds: Vec<_> = (0..20).map(add).collect();
-    for (i, child) in adds.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        if !out.status.success() {
-            // git's own race between concurrent adds (see background.rs); that add is made again.
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(
-                stderr.contains("failed to read .git/worktrees/"),
-                "wt{i}: {stderr}"
-            );
-            assert!(add(i).wait().unwrap().success());
-        }
-    }
+    add_at_once(&repo, 20);
     let mut expected = BTreeSet::new();
     for i in 0..20 {
         let wt = repo.path(&format!("wt{i}"));

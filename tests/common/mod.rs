@@ -265,3 +265,44 @@ pub(crate) fn group_alive(pgid: u32) -> bool {
 pub(crate) fn read_pid(path: &Path) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
+
+/// Runs `git worktree add -B b<i> ../wt<i>` for `i` in `0..n`, all at the same moment.
+///
+/// git itself has a race here: a concurrent add can read another one's half-written
+/// `.git/worktrees/<id>/commondir` and die before doing anything (no hook runs). That is not
+/// daft's to fix; such an add is made again (`-B`, since the failed one already made the branch).
+pub(crate) fn add_at_once(repo: &TestRepo, n: usize) {
+    let add = |i: usize| {
+        let args = [
+            "worktree",
+            "add",
+            "-B",
+            &format!("b{i}"),
+            &format!("../wt{i}"),
+        ]
+        .map(str::to_owned);
+        repo.command("git", &repo.root)
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let adds: Vec<_> = (0..n).map(add).collect();
+    for (i, child) in adds.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            continue;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("failed to read .git/worktrees/"),
+            "wt{i}: {stderr}"
+        );
+        let retry = add(i).wait_with_output().unwrap();
+        assert!(
+            retry.status.success(),
+            "wt{i} again: {}",
+            String::from_utf8_lossy(&retry.stderr)
+        );
+    }
+}
