@@ -306,3 +306,27 @@ pub(crate) fn add_at_once(repo: &TestRepo, n: usize) {
         );
     }
 }
+
+/// The runs of the worktree at `dir`, newest first, from `daft hooks log show --json`.
+pub(crate) fn runs(repo: &TestRepo, dir: &Path) -> Vec<serde_json::Value> {
+    let out = repo
+        .daft_in(dir, &["hooks", "log", "show", "--json"])
+        .ok()
+        .stdout();
+    let json: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"));
+    json["runs"].as_array().cloned().unwrap_or_default()
+}
+
+/// The statuses of the jobs of the worktree's one and only run.
+#[track_caller]
+pub(crate) fn only_run_statuses(repo: &TestRepo, dir: &Path) -> Vec<String> {
+    let runs = runs(repo, dir);
+    assert_eq!(runs.len(), 1, "{}: {runs:?}", dir.display());
+    runs[0]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["status"].as_str().unwrap().to_owned())
+        .collect()
+}
