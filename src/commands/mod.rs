@@ -1,8 +1,10 @@
 //! One file per command; each takes its parsed arguments and returns the exit code.
 
+mod cancel;
 mod hook;
-mod hooks;
 mod install;
+mod log;
+mod run;
 mod start;
 mod trust;
 mod validate;
@@ -18,9 +20,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Hook(args) => Ok(hook::run(&args)),
         Command::Trust(args) | Command::Hooks(HooksCommand::Trust(args)) => trust::trust(&args),
         Command::Untrust => trust::untrust(),
-        Command::Hooks(HooksCommand::Run(args)) => hooks::run(&args),
-        Command::Hooks(HooksCommand::Log(LogCommand::Show(args))) => hooks::log_show(&args),
-        Command::Hooks(HooksCommand::Cancel(args)) => hooks::cancel(&args),
+        Command::Hooks(HooksCommand::Run(args)) => run::run(&args),
+        Command::Hooks(HooksCommand::Log(LogCommand::Show(args))) => log::show(&args),
+        Command::Hooks(HooksCommand::Cancel(args)) => cancel::cancel(&args),
         Command::Start(args) => start::start(&args),
         Command::Remove(args) => start::remove(&args),
         Command::Validate => validate::run(),

@@ -65,7 +65,7 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
     let path = std::fs::canonicalize(&args.worktree)
         .with_context(|| format!("{} does not exist", args.worktree.display()))?;
     let wt = Worktree::open(&super::utf8(path.clone())?)?;
-    for name in super::hooks::cancel_jobs(&wt, None)? {
+    for name in super::cancel::cancel_jobs(&wt, None)? {
         println!("cancelled {name}");
     }
     // Run git from the main worktree (or the common dir): the worktree being removed may be
