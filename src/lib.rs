@@ -35,6 +35,14 @@ use std::process::ExitCode;
 /// place where errors become exit statuses.
 pub fn run(args: Vec<OsString>) -> ExitCode {
     let cli = cli::parse(args);
+    // The hook and the supervisor must outlive a closed pipe (their jobs depend on them);
+    // the commands people type end quietly when their reader goes away.
+    if !matches!(
+        cli.command,
+        cli::Command::Hook(_) | cli::Command::Supervise { .. }
+    ) {
+        sys::default_sigpipe();
+    }
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -40,6 +40,15 @@ pub(crate) fn setsid() -> io::Result<()> {
     Ok(())
 }
 
+/// Restores the default action for SIGPIPE (Rust starts with it ignored), so a command whose
+/// reader went away (`daft hooks log show | head`) ends quietly instead of failing a write.
+pub(crate) fn default_sigpipe() {
+    // SAFETY: signal(2) with SIG_DFL installs no handler and touches no memory of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Marks every descriptor above stderr close-on-exec, so nothing daft starts can hold a
 /// descriptor git (or whoever ran git) leaked to the hook — a detached job holding git's pipe
 /// would keep `git worktree add | cat` waiting.

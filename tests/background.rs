@@ -331,3 +331,18 @@ fn git_daft_hooks_answers_like_daft_hooks() {
         .ok()
         .stdout_has("warm");
 }
+
+#[test]
+fn a_closed_pipe_ends_commands_quietly() {
+    let repo = TestRepo::new()
+        .daft_yml("hooks:\n  post-merge:\n    jobs:\n      - name: one\n        run: 'true'\n")
+        .trust();
+    repo.daft(&["hooks", "run", "post-merge"]).ok();
+    // The reader is gone before daft writes a byte.
+    let out = repo.sh("(sleep 0.3; daft hooks log show) | true; (sleep 0.3; daft validate) | true");
+    assert_eq!(
+        out.stderr(),
+        "",
+        "no error and no panic when the reader goes away"
+    );
+}
