@@ -11,6 +11,9 @@ use crate::event::Worktree;
 use crate::git;
 
 pub(crate) fn start(args: &StartArgs) -> Result<u8> {
+    if args.branch.trim().is_empty() {
+        crate::error::usage!("give the branch to work on: daft start <branch> [path]");
+    }
     let cwd = super::current_dir()?;
     let wt = Worktree::open(&cwd)?;
     let main = wt.details().map(|d| d.main_worktree).unwrap_or_default();
