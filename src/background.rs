@@ -111,30 +111,11 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
     let mut engine = Engine::new(run, plan.ctx, plan.event, &ours, Output::Logged, stdin);
 
     let tx = engine.sender();
-    std::thread::spawn(move || {
-        if went {
-            for line in lines.map_while(Result::ok) {
-                let mut words = line.split(' ');
-                let msg = match (
-                    words.next(),
-                    words.next().and_then(|i| i.parse().ok()),
-                    words.next(),
-                ) {
-                    (Some("done"), Some(i), Some(result)) => Msg::SyncDone(i, result == "ok"),
-                    (Some("abort"), ..) => Msg::Abort,
-                    _ => continue,
-                };
-                let _ = tx.send(msg);
-            }
-        }
-        let _ = tx.send(Msg::HookEnded);
-    });
+    std::thread::spawn(move || relay_reports(went.then_some(lines), &tx));
 
-    let mut stopping = false;
     loop {
-        if !stopping {
-            engine.start_ready();
-        }
+        // After a stop nothing is left waiting, so this starts nothing more.
+        engine.start_ready();
         for i in engine.take_finished() {
             let record = &engine.records[i];
             if matches!(record.status, Status::Failed | Status::TimedOut) {
@@ -150,12 +131,11 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
         if engine.is_idle() {
             return Ok(0);
         }
-        if !stopping && stop_requested.load(Ordering::Relaxed) {
-            stopping = true;
-            engine.stop("the supervisor was stopped (SIGTERM)");
+        // Stopping twice is harmless: a job already told to stop keeps its first reason.
+        if stop_requested.load(Ordering::Relaxed) {
+            engine.stop("the supervisor was told to stop (SIGTERM or SIGINT)");
         }
-        if !stopping && worktree.join(".git").symlink_metadata().is_err() {
-            stopping = true;
+        if worktree.join(".git").symlink_metadata().is_err() {
             engine.stop("its worktree was removed");
         }
         for i in engine.running() {
@@ -183,4 +163,26 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
             _ => {}
         }
     }
+}
+
+/// Turns the hook's reports ("done <job> ok|fail", "abort") into messages for the loop, then
+/// says the hook has ended. `None`: the hook died before saying "go".
+fn relay_reports(
+    lines: Option<impl Iterator<Item = std::io::Result<String>>>,
+    tx: &std::sync::mpsc::Sender<Msg>,
+) {
+    for line in lines.into_iter().flatten().map_while(Result::ok) {
+        let mut words = line.split(' ');
+        let msg = match (
+            words.next(),
+            words.next().and_then(|i| i.parse().ok()),
+            words.next(),
+        ) {
+            (Some("done"), Some(i), Some(result)) => Msg::SyncDone(i, result == "ok"),
+            (Some("abort"), ..) => Msg::Abort,
+            _ => continue,
+        };
+        let _ = tx.send(msg);
+    }
+    let _ = tx.send(Msg::HookEnded);
 }

@@ -57,7 +57,7 @@ struct Process {
 
 pub(crate) struct Engine {
     pub(crate) run: Run,
-    pub(crate) ctx: Context,
+    ctx: Context,
     pub(crate) event: EventConfig,
     pub(crate) records: Vec<JobRecord>,
     schedule: Schedule,
