@@ -59,13 +59,9 @@ fn added(repo: &TestRepo, name: &str) -> PathBuf {
 
 #[test]
 fn a_background_job_is_running_then_succeeded_with_its_output_logged() {
-    let repo = TestRepo::new()
-        .daft_yml(&background(
-            "'echo warming; while [ ! -e go ]; do sleep 0.02; done; echo warm'",
-        ))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background(
+        "'echo warming; while [ ! -e go ]; do sleep 0.02; done; echo warm'",
+    ));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
     repo.daft_in(&wt, &["hooks", "log", "show"])
@@ -81,13 +77,9 @@ fn a_background_job_is_running_then_succeeded_with_its_output_logged() {
 
 #[test]
 fn follow_streams_the_log_until_the_job_ends() {
-    let repo = TestRepo::new()
-        .daft_yml(&background(
-            "'for i in 1 2 3; do echo line$i; sleep 0.2; done'",
-        ))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background(
+        "'for i in 1 2 3; do echo line$i; sleep 0.2; done'",
+    ));
     let wt = added(&repo, "wt");
     repo.daft_in(&wt, &["hooks", "log", "show", "warm", "--follow"])
         .ok()
@@ -97,11 +89,7 @@ fn follow_streams_the_log_until_the_job_ends() {
 
 #[test]
 fn a_failed_background_job_is_recorded_and_told_once() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'echo boom; exit 7'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'echo boom; exit 7'"));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "failed");
     assert_eq!(job(&repo, &wt, "warm")["exit_code"], 7);
@@ -120,11 +108,7 @@ fn a_failed_background_job_is_recorded_and_told_once() {
 #[test]
 fn the_next_hook_in_that_worktree_tells_of_a_background_failure() {
     // The config has nothing for post-checkout: the hook still mentions the failure.
-    let repo = TestRepo::new()
-        .daft_yml(&background("'exit 3'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'exit 3'"));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "failed");
     repo.git_in(&wt, &["switch", "-q", "-c", "next"])
@@ -134,11 +118,7 @@ fn the_next_hook_in_that_worktree_tells_of_a_background_failure() {
 
 #[test]
 fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'while [ ! -e go ]; do sleep 0.02; done'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'while [ ! -e go ]; do sleep 0.02; done'"));
     let mut shell = repo.command("sh", &repo.root);
     shell
         .args([
@@ -163,11 +143,7 @@ fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
 /// Starts a long background job in a new worktree, makes the worktree go away with `remove`,
 /// and checks that the job's group is gone and its record says why, within a few seconds.
 fn going_away_cancels(remove: impl FnOnce(&TestRepo, &Path)) {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'sleep 60 & wait'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
     let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
@@ -201,11 +177,7 @@ fn deleting_the_worktree_directory_cancels_its_jobs() {
 
 #[test]
 fn cancel_stops_a_job_and_its_group() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'sleep 60 & wait'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
     let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
@@ -221,11 +193,7 @@ fn cancel_stops_a_job_and_its_group() {
 
 #[test]
 fn a_killed_supervisor_leaves_no_job_running_forever() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'while [ ! -e go ]; do sleep 0.02; done'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'while [ ! -e go ]; do sleep 0.02; done'"));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
     let record = find_record(&repo.common_dir().join("daft/runs"), "warm.json").expect("a record");
@@ -241,11 +209,7 @@ fn a_killed_supervisor_leaves_no_job_running_forever() {
 
 #[test]
 fn ten_worktrees_added_at_once_each_get_one_complete_run() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'echo $DAFT_WORKTREE'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'echo $DAFT_WORKTREE'"));
     add_at_once(&repo, 10);
     for i in 0..10 {
         let wt = repo.path(&format!("wt{i}"));
@@ -261,11 +225,7 @@ fn ten_worktrees_added_at_once_each_get_one_complete_run() {
 
 #[test]
 fn start_and_remove_go_through_git_and_its_hooks() {
-    let repo = TestRepo::new()
-        .daft_yml(&background("'sleep 60 & wait'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
     let out = repo
         .run_in(&repo.root, "git", &["daft", "start", "feature/x"])
         .ok();

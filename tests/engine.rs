@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{TestRepo, kill, pid_alive, read, read_pid, wait_until};
+use crate::common::{DAFT, TestRepo, kill, pid_alive, read, read_pid, wait_until};
 
 fn diamond(parallel: &str) -> String {
     format!(
@@ -148,21 +148,14 @@ hooks:
         .stdout_has("timed-out");
 }
 
-#[test]
-fn ctrl_c_stops_every_synchronous_job_process() {
+/// Sends `signal` to `daft hooks run` while its job (and the job's own child) runs; daft must
+/// exit with `code` and leave neither process alive.
+fn a_signal_stops_every_job_process(signal: &str, code: i32) {
     let repo = TestRepo::new()
-        .daft_yml(
-            r"
-hooks:
-  worktree-post-create:
-    jobs:
-      - name: long
-        run: sleep 60 & echo $! > child.pid; echo $$ > parent.pid; wait
-",
-        )
+        .daft_yml("hooks:\n  worktree-post-create:\n    jobs:\n      - name: long\n        run: sleep 60 & echo $! > child.pid; echo $$ > parent.pid; wait\n")
         .trust();
     let mut daft = repo
-        .command(crate::common::DAFT, &repo.root)
+        .command(DAFT, &repo.root)
         .args(["hooks", "run", "worktree-post-create"])
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -171,19 +164,28 @@ hooks:
     wait_until(Duration::from_secs(10), "the job to start", || {
         read_pid(&child_pid).is_some()
     });
-    // As a terminal's Ctrl-C would.
-    assert!(kill("INT", i64::from(daft.id())));
+    assert!(kill(signal, i64::from(daft.id())));
     let status = daft.wait().unwrap();
     assert_eq!(
         status.code(),
-        Some(130),
+        Some(code),
         "{status:?} (signal {:?})",
         status.signal()
     );
     for file in ["parent.pid", "child.pid"] {
         let pid = read_pid(&repo.root.join(file)).unwrap();
-        assert!(!pid_alive(pid), "{file} ({pid}) outlived Ctrl-C");
+        assert!(!pid_alive(pid), "{file} ({pid}) outlived SIG{signal}");
     }
+}
+
+#[test]
+fn ctrl_c_stops_every_synchronous_job_process() {
+    a_signal_stops_every_job_process("INT", 130);
+}
+
+#[test]
+fn sigterm_to_the_hook_leaves_no_job_process_behind() {
+    a_signal_stops_every_job_process("TERM", 143);
 }
 
 #[test]

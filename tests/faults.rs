@@ -6,20 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{
-    DAFT, TestRepo, add_at_once, kill, only_run_statuses, pid_alive, read, read_pid, wait_until,
-};
+use crate::common::{TestRepo, add_at_once, only_run_statuses, read, wait_until};
 
 #[test]
 fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
     let jobs_log = "../jobs.log";
-    let repo = TestRepo::new()
-        .daft_yml(&format!(
-            "hooks:\n  worktree-post-create:\n    jobs:\n      - name: sync\n        run: echo \"sync $DAFT_WORKTREE\" >> {jobs_log}\n      - name: bg\n        run: echo \"bg $DAFT_WORKTREE\" >> {jobs_log}; echo logged\n        background: true\n        needs: [sync]\n"
-        ))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&format!(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: sync\n        run: echo \"sync $DAFT_WORKTREE\" >> {jobs_log}\n      - name: bg\n        run: echo \"bg $DAFT_WORKTREE\" >> {jobs_log}; echo logged\n        background: true\n        needs: [sync]\n"
+    ));
     add_at_once(&repo, 20);
     let mut expected = BTreeSet::new();
     for i in 0..20 {
@@ -48,34 +42,11 @@ fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
     repo.daft(&["trust", "--status"]).ok();
 }
 
-#[test]
-fn sigterm_to_the_hook_leaves_no_job_process_behind() {
-    let repo = TestRepo::new()
-        .daft_yml("hooks:\n  worktree-post-create:\n    jobs:\n      - name: long\n        run: sleep 60 & echo $! > child.pid; echo $$ > parent.pid; wait\n")
-        .trust();
-    let mut daft = repo
-        .command(DAFT, &repo.root)
-        .args(["hooks", "run", "worktree-post-create"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid_file = repo.root.join("child.pid");
-    wait_until(Duration::from_secs(10), "the job to start", || {
-        read_pid(&pid_file).is_some()
-    });
-    assert!(kill("TERM", i64::from(daft.id())));
-    assert_eq!(daft.wait().unwrap().code(), Some(143));
-    for file in ["parent.pid", "child.pid"] {
-        let pid = read_pid(&repo.root.join(file)).unwrap();
-        assert!(!pid_alive(pid), "{file} outlived SIGTERM");
-    }
-}
-
 const TALKER: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: talk\n        run: yes daft | head -c 200000; touch ran\n";
 
 #[test]
 fn a_run_store_that_cannot_be_created_is_a_clear_error_and_git_succeeds() {
-    let repo = TestRepo::new().daft_yml(TALKER).commit().install().trust();
+    let repo = TestRepo::installed(TALKER);
     std::fs::create_dir_all(repo.common_dir().join("daft")).unwrap();
     std::fs::write(repo.common_dir().join("daft/runs"), "not a directory").unwrap();
     repo.git(&["worktree", "add", "../wt", "-b", "wt"])
@@ -114,7 +85,7 @@ impl Drop for Mount {
 
 #[test]
 fn a_full_run_store_warns_and_git_succeeds() {
-    let repo = TestRepo::new().daft_yml(TALKER).commit().install().trust();
+    let repo = TestRepo::installed(TALKER);
     let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k") else {
         return;
     };
@@ -129,7 +100,7 @@ fn a_full_run_store_warns_and_git_succeeds() {
 
 #[test]
 fn a_read_only_run_store_is_a_clear_error_and_git_succeeds() {
-    let repo = TestRepo::new().daft_yml(TALKER).commit().install().trust();
+    let repo = TestRepo::installed(TALKER);
     let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k,ro") else {
         return;
     };

@@ -7,7 +7,7 @@ const REPORT: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: 
 
 #[test]
 fn detached_worktrees_run_with_an_empty_branch() {
-    let repo = TestRepo::new().daft_yml(REPORT).commit().install().trust();
+    let repo = TestRepo::installed(REPORT);
     repo.git(&["worktree", "add", "--detach", "../d"]).ok();
     assert!(
         read(&repo.path("d").join("marker"))
@@ -17,7 +17,7 @@ fn detached_worktrees_run_with_an_empty_branch() {
 
 #[test]
 fn no_checkout_and_orphan_worktrees_fire_no_hook_and_run_nothing() {
-    let repo = TestRepo::new().daft_yml(REPORT).commit().install().trust();
+    let repo = TestRepo::installed(REPORT);
     repo.git(&["worktree", "add", "--no-checkout", "../n", "-b", "n"])
         .ok();
     assert!(!repo.path("n").join("marker").exists());
@@ -33,7 +33,7 @@ fn no_checkout_and_orphan_worktrees_fire_no_hook_and_run_nothing() {
 
 #[test]
 fn per_worktree_config_does_not_get_in_the_way() {
-    let repo = TestRepo::new().daft_yml(REPORT).commit().install().trust();
+    let repo = TestRepo::installed(REPORT);
     repo.git(&["config", "extensions.worktreeConfig", "true"])
         .ok();
     repo.git(&["worktree", "add", "../wc", "-b", "wc"]).ok();
@@ -100,7 +100,7 @@ fn sha256_repositories_are_detected_by_their_longer_null_id() {
 
 #[test]
 fn submodules_keep_working_and_their_config_is_not_trusted_by_the_superproject() {
-    let repo = TestRepo::new().daft_yml(REPORT).commit().install().trust();
+    let repo = TestRepo::installed(REPORT);
     let sub = repo.path("sub");
     repo.run_in(&repo.base, "git", &["init", "-q", sub.to_str().unwrap()])
         .ok();

@@ -22,7 +22,7 @@ fn refused(repo: &TestRepo, name: &str, notice: &str) {
 
 #[test]
 fn a_job_added_after_trust_is_not_trusted() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     let repo = repo
         .daft_yml(&format!(
             "{MARKER}      - name: more\n        run: touch more\n"
@@ -33,11 +33,7 @@ fn a_job_added_after_trust_is_not_trusted() {
 
 #[test]
 fn a_local_override_added_after_trust_is_not_trusted() {
-    let repo = TestRepo::new()
-        .daft_yml(&MARKER.replace("touch marker", "'true'"))
-        .commit()
-        .install()
-        .trust();
+    let repo = TestRepo::installed(&MARKER.replace("touch marker", "'true'"));
     // Untracked files don't reach a new worktree, so the override is placed in it before checkout.
     repo.git(&["worktree", "add", "--no-checkout", "../wt", "-b", "wt"])
         .ok();
@@ -52,7 +48,7 @@ fn a_local_override_added_after_trust_is_not_trusted() {
 
 #[test]
 fn a_symlinked_config_is_refused_even_with_trusted_content() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     let elsewhere = repo.path("elsewhere.yml");
     std::fs::write(&elsewhere, MARKER).unwrap();
     std::fs::remove_file(repo.root.join("daft.yml")).unwrap();
@@ -96,7 +92,7 @@ fn damage(store: &Path, how: &str) {
 #[test]
 fn a_damaged_trust_store_means_untrusted_and_says_so() {
     for how in ["garbage", "truncated", "a directory", "a fifo", "a symlink"] {
-        let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+        let repo = TestRepo::installed(MARKER);
         let store = repo.common_dir().join("daft/trust");
         damage(&store, how);
         refused(&repo, "wt", "the trust store is unreadable");
@@ -115,7 +111,7 @@ fn a_damaged_trust_store_means_untrusted_and_says_so() {
 
 #[test]
 fn a_trust_directory_that_is_a_symlink_is_not_followed() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     let store = repo.common_dir().join("daft/trust");
     let moved = repo.path("moved-store");
     std::fs::rename(&store, &moved).unwrap();
@@ -164,7 +160,7 @@ fn concurrent_trust_in_two_worktrees_keeps_both() {
 
 #[test]
 fn the_environment_cannot_point_daft_at_a_store_the_repository_controls() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     // A copy of a store that trusts this config, where a checkout could have put it.
     let fake = repo.root.join("fake");
     copy_dir(

@@ -22,7 +22,7 @@ fn an_untrusted_config_runs_nothing_and_git_succeeds() {
 
 #[test]
 fn one_changed_byte_makes_it_untrusted_again() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     repo.daft(&["trust", "--status"]).ok().stdout_has("trusted");
     let repo = repo.daft_yml(&MARKER.replace("marker", "markes")).commit();
     repo.daft(&["trust", "--status"])
@@ -36,7 +36,7 @@ fn one_changed_byte_makes_it_untrusted_again() {
 
 #[test]
 fn trust_shows_the_diff_since_the_last_trusted_version() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     repo.write("daft.yml", &MARKER.replace("touch marker", "touch other"));
     repo.daft(&["trust", "--yes"])
         .ok()
@@ -57,7 +57,7 @@ fn trust_refuses_without_a_terminal_unless_told_yes() {
 
 #[test]
 fn untrust_stops_the_jobs() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     repo.daft(&["untrust"]).ok().stdout_has("no longer trusted");
     repo.git(&["worktree", "add", "../wt", "-b", "feat"])
         .ok()
@@ -67,7 +67,7 @@ fn untrust_stops_the_jobs() {
 
 #[test]
 fn a_local_override_file_needs_trust_too() {
-    let repo = TestRepo::new().daft_yml(MARKER).commit().install().trust();
+    let repo = TestRepo::installed(MARKER);
     repo.write(
         "daft.local.yml",
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: mark\n        run: touch local-marker\n",

@@ -21,7 +21,7 @@ hooks:
 
 #[test]
 fn worktree_add_runs_the_jobs_in_the_new_worktree_in_needs_order() {
-    let repo = TestRepo::new().daft_yml(ORDERED).commit().install().trust();
+    let repo = TestRepo::installed(ORDERED);
     let wt = repo.path("wt");
     repo.git(&["worktree", "add", "../wt", "-b", "feat"])
         .ok()
@@ -69,7 +69,7 @@ fn worktree_add_runs_the_jobs_in_the_new_worktree_in_needs_order() {
 
 #[test]
 fn switch_runs_post_checkout_jobs_not_worktree_ones() {
-    let repo = TestRepo::new().daft_yml(ORDERED).commit().install().trust();
+    let repo = TestRepo::installed(ORDERED);
     repo.git(&["branch", "other"]).ok();
     repo.git(&["switch", "-q", "other"]).ok();
 
@@ -89,9 +89,8 @@ fn switch_runs_post_checkout_jobs_not_worktree_ones() {
 
 #[test]
 fn a_background_job_does_not_hold_up_git_even_through_a_pipe() {
-    let repo = TestRepo::new()
-        .daft_yml(
-            r"
+    let repo = TestRepo::installed(
+        r"
 hooks:
   worktree-post-create:
     jobs:
@@ -101,10 +100,7 @@ hooks:
         run: echo started > started; sleep 30
         background: true
 ",
-        )
-        .commit()
-        .install()
-        .trust();
+    );
     let begin = Instant::now();
     repo.sh("git worktree add ../x -b x 2>&1 | cat").ok();
     let took = begin.elapsed();
@@ -127,9 +123,8 @@ hooks:
 
 #[test]
 fn a_failing_job_warns_and_git_carries_on() {
-    let repo = TestRepo::new()
-        .daft_yml(
-            r"
+    let repo = TestRepo::installed(
+        r"
 hooks:
   worktree-post-create:
     jobs:
@@ -139,10 +134,7 @@ hooks:
         run: touch after
         needs: [broken]
 ",
-        )
-        .commit()
-        .install()
-        .trust();
+    );
     repo.git(&["worktree", "add", "../wt", "-b", "feat"])
         .ok()
         .stderr_has("broken │ oops")
@@ -157,19 +149,15 @@ hooks:
 
 #[test]
 fn abort_mode_fails_the_hook() {
-    let repo = TestRepo::new()
-        .daft_yml(
-            r"
+    let repo = TestRepo::installed(
+        r"
 hooks:
   pre-commit:
     jobs:
       - name: lint
         run: exit 1
 ",
-        )
-        .commit()
-        .install()
-        .trust();
+    );
     repo.write("new", "x");
     repo.git(&["add", "new"]).ok();
     repo.git(&["commit", "-qm", "blocked"])

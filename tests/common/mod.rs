@@ -51,6 +51,11 @@ impl TestRepo {
         repo
     }
 
+    /// A repository with `config` committed as its daft.yml, daft installed, and the config trusted.
+    pub(crate) fn installed(config: &str) -> Self {
+        Self::new().daft_yml(config).commit().install().trust()
+    }
+
     /// Writes `daft.yml` (not committed).
     pub(crate) fn daft_yml(self, text: &str) -> Self {
         self.write("daft.yml", text);
