@@ -293,16 +293,24 @@ pub(crate) fn add_at_once(repo: &TestRepo, n: usize) {
             .unwrap()
     };
     let adds: Vec<_> = (0..n).map(add).collect();
-    for (i, child) in adds.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        if out.status.success() {
-            continue;
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("failed to read .git/worktrees/"),
-            "wt{i}: {stderr}"
-        );
+    let failed: Vec<usize> = adds
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, child)| {
+            let out = child.wait_with_output().unwrap();
+            if out.status.success() {
+                return None;
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("failed to read .git/worktrees/"),
+                "wt{i}: {stderr}"
+            );
+            Some(i)
+        })
+        .collect();
+    // Only once every concurrent add has ended: a retry then has nothing to race with.
+    for i in failed {
         let retry = add(i).wait_with_output().unwrap();
         assert!(
             retry.status.success(),
