@@ -160,9 +160,11 @@ fn a_signal_stops_every_job_process(signal: &str, code: i32) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let child_pid = repo.root.join("child.pid");
+    // Both pids are written before the signal: the job writes them one after the other.
     wait_until(Duration::from_secs(10), "the job to start", || {
-        read_pid(&child_pid).is_some()
+        ["child.pid", "parent.pid"]
+            .iter()
+            .all(|file| read_pid(&repo.root.join(file)).is_some())
     });
     assert!(kill(signal, i64::from(daft.id())));
     let status = daft.wait().unwrap();
