@@ -1,17 +1,39 @@
 #!/bin/sh
-# daft shim. `daft install` copies this file into its hooks directory under each git hook name
-# and points core.hooksPath there; git runs it, and it hands the call to `daft hook`, which runs
-# the hook that was in place before daft first. daft.env (written by install) sets DAFT_BIN and
-# DAFT_PREVIOUS_HOOKS.
+# daft shim: written by `daft install` (hooks-path mode) from daft's hooks/shim.sh, once per git
+# hook name, into the directory core.hooksPath points at. When this clone's trusted daft.yml has
+# jobs for the hook (or a worktree or clone was just made), it hands the call to `daft hook`,
+# which runs the hooks that were there before daft first. Otherwise it runs those hooks itself,
+# exactly as git would have, without starting daft.
+DAFT_BIN=${DAFT_BIN:-@BIN@}
+DAFT_PREVIOUS_HOOKS=@PREVIOUS@
+DAFT_ADOPTED_HOOKS=@ADOPTED@
 hook=${0##*/}
-. "${0%/*}/daft.env"
-if command -v "$DAFT_BIN" >/dev/null 2>&1; then
-	exec "$DAFT_BIN" hook "$hook" "$@"
+# Another tool may have renamed this file (prek: .legacy, lefthook: .old) and call it so.
+case $hook in *.legacy | *.old) hook=${hook%.*} ;; esac
+# This clone's git common dir, found without starting a process.
+gd=${GIT_DIR:-.git}
+if [ -f "$gd" ] && read -r gd <"$gd"; then gd=${gd#gitdir: }; fi
+common=$gd
+if [ -f "$gd/commondir" ] && read -r common <"$gd/commondir"; then
+	case $common in /*) ;; *) common=$gd/$common ;; esac
 fi
-# daft itself is gone: keep the previous hook working, and say how to mend it.
-echo "daft: $DAFT_BIN not found; run ./install.sh again or 'git config --unset core.hooksPath'" >&2
-prev=${DAFT_PREVIOUS_HOOKS:-$(git rev-parse --git-common-dir)/hooks}
+prev=${DAFT_PREVIOUS_HOOKS:-$common/hooks}
+daft=
+[ -e "$common/daft/events/$hook" ] && daft=1
+[ "$hook" = post-checkout ] && case $1 in *[!0]*) ;; *) daft=1 ;; esac
+# Two hooks to run, or git's hint to give: daft does those too.
+[ -x "$prev/$hook" ] && [ -x "$DAFT_ADOPTED_HOOKS/$hook" ] && daft=1
+[ -e "$prev/$hook" ] && ! [ -x "$prev/$hook" ] && daft=1
+if [ -n "$daft" ]; then
+	if [ -x "$DAFT_BIN" ]; then
+		export DAFT_PREVIOUS_HOOKS DAFT_ADOPTED_HOOKS
+		exec "$DAFT_BIN" hook "$hook" "$@"
+	fi
+	echo "daft: $DAFT_BIN is gone, so daft's jobs did not run; reinstall daft, or take it out of git: git config --unset core.hooksPath" >&2
+fi
 if [ -x "$prev/$hook" ]; then
-	exec "$prev/$hook" "$@"
+	[ -x "$DAFT_ADOPTED_HOOKS/$hook" ] || exec "$prev/$hook" "$@"
+	"$prev/$hook" "$@" || exit
 fi
+[ -x "$DAFT_ADOPTED_HOOKS/$hook" ] && exec "$DAFT_ADOPTED_HOOKS/$hook" "$@"
 exit 0

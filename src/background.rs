@@ -59,9 +59,9 @@ pub(crate) fn spawn(
         ctx: ctx.clone(),
         event: event.clone(),
     };
-    write_atomically(&run.dir.join("plan.json"), &serde_json::to_vec(&plan)?)?;
+    write_atomically(run.dir.join("plan.json"), &serde_json::to_vec(&plan)?)?;
     if let Some(data) = stdin {
-        write_atomically(&run.dir.join("stdin"), data)?;
+        write_atomically(run.dir.join("stdin"), data)?;
     }
     let log = File::create(run.dir.join("supervisor.log"))
         .context("cannot create the supervisor's log")?;

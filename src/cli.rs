@@ -20,10 +20,10 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Install the shims and point core.hooksPath at them, for a repository or every repository
+    /// Register daft with git, for a repository or every repository of yours
     Install(InstallArgs),
-    /// Take daft out and restore core.hooksPath as it was
-    Uninstall(InstallArgs),
+    /// Take daft out of git and restore what was there before
+    Uninstall(UninstallArgs),
     /// What the shims call: handle one git hook
     #[command(hide = true)]
     Hook(HookArgs),
@@ -50,6 +50,19 @@ pub(crate) struct InstallArgs {
     /// For every repository of this user (git config --global)
     #[arg(long)]
     pub(crate) global: bool,
+    /// How git reaches daft (default: config on git 2.54 or later, else hooks-path)
+    #[arg(long, value_enum)]
+    pub(crate) mode: Option<crate::install::Mode>,
+    /// The repository (default: the current one)
+    #[arg(conflicts_with = "global")]
+    pub(crate) path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UninstallArgs {
+    /// For every repository of this user (git config --global)
+    #[arg(long)]
+    pub(crate) global: bool,
     /// The repository (default: the current one)
     #[arg(conflicts_with = "global")]
     pub(crate) path: Option<PathBuf>,
@@ -59,9 +72,9 @@ pub(crate) struct InstallArgs {
 pub(crate) struct HookArgs {
     /// The git hook's name
     pub(crate) name: String,
-    /// git's arguments to the hook
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) args: Vec<String>,
+    /// git's arguments to the hook, passed on byte for byte
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_parser = clap::value_parser!(OsString))]
+    pub(crate) args: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -162,21 +175,19 @@ pub(crate) fn parse(mut args: Vec<OsString>) -> Cli {
     Cli::parse_from(args)
 }
 
-/// `daft hook NAME ARGS…` with a plain hook name and UTF-8 arguments, as the shims send it.
+/// `daft hook NAME ARGS…` with a plain hook name, as git and the shims send it. The arguments
+/// are git's, byte for byte, UTF-8 or not.
 fn shim_call(args: &[OsString]) -> Option<HookArgs> {
-    let mut args = args.iter().skip(1).map(|arg| arg.to_str());
-    if args.next()?? != "hook" {
+    let mut args = args.iter().skip(1);
+    if args.next()?.to_str()? != "hook" {
         return None;
     }
-    let name = args.next()??;
-    if name.starts_with('-') {
+    let name = args.next()?.to_str()?;
+    if name.starts_with('-') || name.is_empty() {
         return None; // `daft hook --help` and the like: let clap answer
     }
-    let rest = args
-        .map(|arg| arg.map(str::to_owned))
-        .collect::<Option<Vec<_>>>()?;
     Some(HookArgs {
         name: name.to_owned(),
-        args: rest,
+        args: args.cloned().collect(),
     })
 }

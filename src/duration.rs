@@ -40,14 +40,18 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// `0.3s`, `12.1s`, `3m05s`: short enough for a summary line.
+/// `0.3s`, `12.1s`, `3m05s`, `2h05m`, `30d00h`: short enough for a summary line.
 pub(crate) fn human(duration: Duration) -> String {
     let secs = duration.as_secs_f64();
+    let whole = duration.as_secs();
     if secs < 60.0 {
         format!("{secs:.1}s")
-    } else {
-        let whole = duration.as_secs();
+    } else if whole < 3600 {
         format!("{}m{:02}s", whole / 60, whole % 60)
+    } else if whole < 86_400 {
+        format!("{}h{:02}m", whole / 3600, whole % 3600 / 60)
+    } else {
+        format!("{}d{:02}h", whole / 86_400, whole % 86_400 / 3600)
     }
 }
 
@@ -72,5 +76,7 @@ mod tests {
     fn prints_short_durations() {
         assert_eq!(human(Duration::from_millis(1234)), "1.2s");
         assert_eq!(human(Duration::from_secs(185)), "3m05s");
+        assert_eq!(human(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(human(Duration::from_secs(u64::MAX)), "213503982334601d07h");
     }
 }

@@ -1,23 +1,37 @@
 //! The one place that reads daft's environment variables. None of them can switch off trust.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-/// Variables that only make sense between a shim and `daft hook`; jobs never see them.
-pub(crate) const SHIM_VARS: [&str; 2] = ["DAFT_BIN", "DAFT_PREVIOUS_HOOKS"];
+/// Variables that only make sense between a shim and `daft hook`; jobs and previous hooks never
+/// see them.
+pub(crate) const SHIM_VARS: [&str; 3] = ["DAFT_BIN", "DAFT_PREVIOUS_HOOKS", "DAFT_ADOPTED_HOOKS"];
 
-/// The hooks directory that was in effect before daft, as the shim's `daft.env` exported it.
-/// Empty or unset means git's default, `<git-common-dir>/hooks`.
-pub(crate) fn previous_hooks() -> Option<String> {
-    std::env::var("DAFT_PREVIOUS_HOOKS")
-        .ok()
-        .filter(|value| !value.is_empty())
+/// Whether git reached daft through a shim (hooks-path mode), which exports
+/// `DAFT_PREVIOUS_HOOKS` (empty for git's default hooks directory). In config mode git runs
+/// the other hooks itself and daft chains nothing.
+pub(crate) fn via_shim() -> bool {
+    std::env::var_os("DAFT_PREVIOUS_HOOKS").is_some()
 }
 
-/// Whether colour is allowed (<https://no-color.org>).
+/// The hooks directory that was in effect before daft, as the shim exported it. Empty or
+/// unset means git's default, `<git-common-dir>/hooks`.
+pub(crate) fn previous_hooks() -> Option<OsString> {
+    std::env::var_os("DAFT_PREVIOUS_HOOKS").filter(|value| !value.is_empty())
+}
+
+/// Where `daft install` keeps hooks other tools wrote into its hooks directory, as the shim
+/// exported it.
+pub(crate) fn adopted_hooks() -> Option<OsString> {
+    std::env::var_os("DAFT_ADOPTED_HOOKS").filter(|value| !value.is_empty())
+}
+
+/// Whether colour is allowed (<https://no-color.org>; a dumb terminal has none either).
 pub(crate) fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty())
+        || std::env::var_os("TERM").is_some_and(|term| term == "dumb")
 }
 
 /// The user's home directory.

@@ -1,6 +1,6 @@
 //! The errors a user can fix themselves, and the exit codes they map to.
 
-use camino::Utf8PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Bad arguments or a request that makes no sense here. Exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -10,7 +10,7 @@ pub(crate) struct UsageError(pub(crate) String);
 /// A problem in a `daft.yml`: where it is and what was expected. Exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub(crate) struct ConfigError {
-    pub(crate) path: Utf8PathBuf,
+    pub(crate) path: PathBuf,
     /// 1-based line and column, where known.
     pub(crate) location: Option<(usize, usize)>,
     pub(crate) message: String,
@@ -18,11 +18,25 @@ pub(crate) struct ConfigError {
     pub(crate) job: Option<String>,
 }
 
+impl ConfigError {
+    pub(crate) fn new(path: &Path, message: String) -> Self {
+        Self {
+            path: path.to_owned(),
+            location: None,
+            message,
+            job: None,
+        }
+    }
+}
+
 impl std::fmt::Display for ConfigError {
+    /// Shown, never interpreted: the path and the message may hold anything the file holds.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = crate::escape::text(&self.path.to_string_lossy());
+        let message = crate::escape::text(&self.message);
         match self.location {
-            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.path, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
+            Some((line, column)) => write!(f, "{path}:{line}:{column}: {message}"),
+            None => write!(f, "{path}: {message}"),
         }
     }
 }

@@ -1,13 +1,20 @@
 //! What git just did, and where: the event a hook call stands for (SPEC §2) and the worktree
-//! it happened in, read with gix.
+//! it happened in.
+
+use std::ffi::OsString;
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::repo::Repo;
 
 /// daft's own events, made from `post-checkout`.
 pub(crate) const WORKTREE_POST_CREATE: &str = "worktree-post-create";
 pub(crate) const POST_CLONE: &str = "post-clone";
 pub(crate) const POST_CHECKOUT: &str = "post-checkout";
+/// Events that are not git hooks, for messages.
+pub(crate) const DAFT_EVENTS: [&str; 2] = [WORKTREE_POST_CREATE, POST_CLONE];
 
 /// Every hook git knows (githooks(5)).
 pub(crate) const GIT_HOOKS: [&str; 28] = [
@@ -43,7 +50,7 @@ pub(crate) const GIT_HOOKS: [&str; 28] = [
 
 /// Whether `name` is an event a `daft.yml` may configure.
 pub(crate) fn is_known(name: &str) -> bool {
-    name == WORKTREE_POST_CREATE || name == POST_CLONE || GIT_HOOKS.contains(&name)
+    DAFT_EVENTS.contains(&name) || GIT_HOOKS.contains(&name)
 }
 
 /// Hooks whose exit status is git's veto; their jobs abort on the first failure by default.
@@ -63,89 +70,90 @@ pub(crate) fn can_veto(name: &str) -> bool {
         )
 }
 
-/// Hooks that get data from git on stdin; the data is passed on to the previous hook and jobs.
+/// Hooks that get data from git on stdin. The data is streamed to the previous hook and, only
+/// when a trusted config has jobs for the hook, kept for them.
 pub(crate) fn reads_stdin(name: &str) -> bool {
     matches!(
         name,
-        "pre-push"
-            | "post-rewrite"
-            | "pre-receive"
-            | "post-receive"
-            | "reference-transaction"
-            | "proc-receive"
+        "pre-push" | "post-rewrite" | "pre-receive" | "post-receive" | "reference-transaction"
     )
 }
 
 /// An object id of all zeros, in either hash length: what git passes as the old HEAD when there
-/// was none (a new worktree or a clone).
+/// was none.
 pub(crate) fn is_null_id(id: &str) -> bool {
     (id.len() == 40 || id.len() == 64) && id.bytes().all(|b| b == b'0')
 }
 
-/// Which daft event a hook call is. `is_linked` is asked only when it matters, since it opens
-/// the repository.
-pub(crate) fn detect(
-    hook: &str,
-    args: &[String],
-    is_linked: impl FnOnce() -> Result<bool>,
-) -> Result<String> {
-    if hook != POST_CHECKOUT || !args.first().is_some_and(|old| is_null_id(old)) {
-        return Ok(hook.to_owned());
+/// Which daft event a hook call is. A `post-checkout` from no commit is a new worktree (in a
+/// linked worktree) or a clone (in the main one), unless the HEAD reflog says it was a switch
+/// away from an unborn branch (`git switch --orphan`), which is a plain `post-checkout`.
+pub(crate) fn detect(hook: &str, args: &[OsString], repo: &Repo) -> String {
+    let from_nothing = args
+        .first()
+        .and_then(|old| old.to_str())
+        .is_some_and(is_null_id);
+    if hook != POST_CHECKOUT || !from_nothing {
+        return hook.to_owned();
     }
-    Ok(if is_linked()? {
-        WORKTREE_POST_CREATE
-    } else {
+    let last = last_reflog_message(&repo.git_dir);
+    let switched = last
+        .as_deref()
+        .is_some_and(|message| message.starts_with("checkout: moving from "));
+    if repo.is_linked() {
+        if switched {
+            POST_CHECKOUT
+        } else {
+            WORKTREE_POST_CREATE
+        }
+    } else if last.is_none_or(|message| message.starts_with("clone: ")) {
         POST_CLONE
+    } else {
+        POST_CHECKOUT
     }
-    .to_owned())
+    .to_owned()
 }
 
-/// The worktree a hook runs in, and the facts its jobs are told about it.
+/// The message of the newest entry of `git_dir/logs/HEAD`, if there is a reflog.
+fn last_reflog_message(git_dir: &Path) -> Option<String> {
+    let log = std::fs::read(git_dir.join("logs/HEAD")).ok()?;
+    let last = log.trim_ascii_end().rsplit(|&b| b == b'\n').next()?;
+    let message = last.splitn(2, |&b| b == b'\t').nth(1).unwrap_or_default();
+    Some(String::from_utf8_lossy(message).into_owned())
+}
+
+/// The worktree a job runs in, and the facts its jobs are told about it. Unlike [`Repo`] its
+/// paths are UTF-8: they go into environment variables and records.
 #[derive(Debug, Clone)]
 pub(crate) struct Worktree {
     /// Absolute work tree root.
     pub(crate) root: Utf8PathBuf,
     /// Absolute git common dir: shared by every worktree of the clone.
     pub(crate) common_dir: Utf8PathBuf,
-    pub(crate) linked: bool,
+    pub(crate) repo: Repo,
 }
 
 impl Worktree {
-    /// Opens the repository whose work tree contains `dir`.
-    pub(crate) fn open(dir: &Utf8Path) -> Result<Self> {
-        let repo = open_repo(dir)?;
-        let root = repo
-            .workdir()
-            .ok_or_else(|| anyhow!("{dir} is in a bare repository; daft needs a work tree"))?;
-        Ok(Self {
-            root: absolute(dir, root)?,
-            common_dir: absolute(dir, repo.common_dir())?,
-            linked: repo.kind() == gix::repository::Kind::LinkedWorkTree,
-        })
+    /// The worktree around `dir`, for commands.
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        Self::of(&Repo::discover(dir)?)
     }
 
-    /// The git common dir of the repository whose work tree root is `dir`. Hooks run on every
-    /// checkout, so the usual layouts (`.git` a directory, or a `gitdir:` file with a
-    /// `commondir` beside its target) are read directly; anything else asks gix.
-    pub(crate) fn common_dir_of(dir: &Utf8Path) -> Result<Utf8PathBuf> {
-        let dot_git = dir.join(".git");
-        if dot_git.is_dir() {
-            return Ok(dot_git);
-        }
-        let linked = std::fs::read_to_string(&dot_git).ok().and_then(|text| {
-            let git_dir = dir.join(text.strip_prefix("gitdir: ")?.trim_end());
-            let common = std::fs::read_to_string(git_dir.join("commondir")).ok()?;
-            Some(git_dir.join(common.trim_end()))
-        });
-        match linked {
-            Some(common) if common.is_dir() => Ok(common),
-            _ => absolute(dir, open_repo(dir)?.common_dir()),
-        }
+    /// The worktree of `repo`; fails when it has none or its paths are not UTF-8.
+    pub(crate) fn of(repo: &Repo) -> Result<Self> {
+        let root = repo.work_tree()?;
+        Ok(Self {
+            root: utf8(root)?,
+            common_dir: utf8(&repo.common_dir)?,
+            repo: repo.clone(),
+        })
     }
 
     /// The branch (empty when detached), commit and main worktree, for a job's environment.
     pub(crate) fn details(&self) -> Result<Details> {
-        let repo = open_repo(&self.root)?;
+        let options = gix::open::Options::isolated();
+        let repo = gix::open_opts(&self.repo.git_dir, options)
+            .with_context(|| format!("cannot open the git repository at {}", self.root))?;
         let branch = repo
             .head_name()
             .ok()
@@ -158,7 +166,13 @@ impl Worktree {
             .ok()
             .and_then(|main| main.workdir().map(ToOwned::to_owned))
         {
-            Some(path) => absolute(&self.root, &path)?.into_string(),
+            Some(path) => {
+                let path =
+                    std::fs::canonicalize(self.root.as_std_path().join(&path)).unwrap_or(path);
+                utf8(&path)
+                    .map(Utf8PathBuf::into_string)
+                    .unwrap_or_default()
+            }
             None => String::new(),
         };
         Ok(Details {
@@ -177,19 +191,16 @@ pub(crate) struct Details {
     pub(crate) main_worktree: String,
 }
 
-fn open_repo(dir: &Utf8Path) -> Result<gix::Repository> {
-    // Isolated: only the repository's own files matter here, not global or system config, and
-    // skipping them keeps the hook cheap.
-    let options = gix::open::Options::isolated();
-    gix::discover_opts(dir, gix::discover::upwards::Options::default(), options)
-        .with_context(|| format!("cannot open the git repository at {dir}"))
-}
-
-fn absolute(base: &Utf8Path, path: &std::path::Path) -> Result<Utf8PathBuf> {
-    let joined = base.as_std_path().join(path);
-    let clean = std::fs::canonicalize(&joined).unwrap_or(joined);
-    Utf8PathBuf::from_path_buf(clean)
-        .map_err(|p| anyhow!("{} is not valid UTF-8; daft needs UTF-8 paths", p.display()))
+/// `path` as UTF-8, or an error saying daft cannot run jobs there.
+pub(crate) fn utf8(path: &Path) -> Result<Utf8PathBuf> {
+    Utf8Path::from_path(path)
+        .map(ToOwned::to_owned)
+        .ok_or_else(|| {
+            anyhow!(
+                "{} is not valid UTF-8; daft runs jobs only in UTF-8 paths",
+                crate::escape::visible(path.as_os_str().as_encoded_bytes())
+            )
+        })
 }
 
 #[cfg(test)]
@@ -202,25 +213,5 @@ mod tests {
         assert!(is_null_id(&"0".repeat(64)));
         assert!(!is_null_id(&"0".repeat(39)));
         assert!(!is_null_id(&format!("1{}", "0".repeat(39))));
-    }
-
-    #[test]
-    fn only_a_null_post_checkout_asks_about_the_worktree() {
-        let switch = vec!["a".repeat(40), "b".repeat(40), "1".into()];
-        let create = vec!["0".repeat(40), "b".repeat(40), "1".into()];
-        let never = || -> Result<bool> { panic!("must not open the repository") };
-        assert_eq!(
-            detect("post-checkout", &switch, never).unwrap(),
-            "post-checkout"
-        );
-        assert_eq!(detect("pre-commit", &[], never).unwrap(), "pre-commit");
-        assert_eq!(
-            detect("post-checkout", &create, || Ok(true)).unwrap(),
-            "worktree-post-create"
-        );
-        assert_eq!(
-            detect("post-checkout", &create, || Ok(false)).unwrap(),
-            "post-clone"
-        );
     }
 }

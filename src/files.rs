@@ -1,28 +1,35 @@
-//! Writing files so that a concurrent reader never sees half of one.
+//! Writing files so that a concurrent reader never sees half of one, and so that nothing
+//! planted in the directory (a symlink at a guessable name) can redirect the write.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write as _;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use camino::Utf8Path;
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place, so a
-/// reader sees the old content or the new, never half of one.
-pub(crate) fn write_atomically(path: &Utf8Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Utf8Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().unwrap_or("file"),
-        std::process::id()
-    ));
+/// Writes `bytes` to a new, randomly named file beside `path` (created exclusively, so never
+/// through a symlink) and renames it into place: a reader sees the old content or the new,
+/// never half of one.
+pub(crate) fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = tempfile::Builder::new()
+            .prefix(".daft-")
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
         file.write_all(bytes)?;
-        fs::rename(&tmp, path)
+        file.persist(path).map_err(|err| err.error)?;
+        std::io::Result::Ok(())
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Removes `path`; one that is already gone is fine.
+pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
     }
-    result.with_context(|| format!("cannot write {path}"))
 }

@@ -47,6 +47,23 @@ pub(crate) fn command(dir: &Path) -> Command {
     cmd
 }
 
+/// The version of the `git` on PATH, as (major, minor).
+pub(crate) fn version() -> Option<(u32, u32)> {
+    let out = Command::new("git")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    parse_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.strip_prefix("git version ")?.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 /// Runs `git -C dir args…` and returns its trimmed stdout; fails with git's own message.
 pub(crate) fn output(dir: &Path, args: &[&str]) -> Result<String> {
     let out = command(dir)

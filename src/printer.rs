@@ -1,11 +1,13 @@
 //! All of daft's output to the user goes through here: job lines prefixed with the job's name,
 //! notices, warnings, errors, the live status line on a terminal and the closing summary.
-//! Colour and redrawing only when stderr is a terminal and `NO_COLOR` is unset.
+//! Colour and redrawing only when stderr is a terminal and `NO_COLOR` is unset. Messages may
+//! quote a repository (paths, names, YAML errors): they are shown with control characters
+//! made visible, never interpreted by the terminal.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Mutex;
 
-use crate::env;
+use crate::{env, escape};
 
 pub(crate) struct Printer {
     color: bool,
@@ -66,13 +68,14 @@ impl Printer {
     }
 
     pub(crate) fn notice(&self, message: &str) {
-        self.write(&format!("daft: {message}\n"));
+        self.write(&format!("daft: {}\n", escape::text(message)));
     }
 
     pub(crate) fn warn(&self, message: &str) {
         self.write(&format!(
-            "{} {message}\n",
-            self.paint("33", "daft: warning:")
+            "{} {}\n",
+            self.paint("33", "daft: warning:"),
+            escape::text(message)
         ));
     }
 
@@ -122,5 +125,9 @@ pub(crate) fn error(err: &anyhow::Error) {
     } else {
         "daft: error:"
     };
-    let _ = writeln!(std::io::stderr(), "{label} {err:#}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{label} {}",
+        escape::text(&format!("{err:#}"))
+    );
 }

@@ -59,8 +59,8 @@ fn drive(
     mut supervisor: Option<Supervisor>,
     printer: &Printer,
 ) -> Result<Option<i32>> {
-    let mut signals =
-        Signals::new([sys::SIGINT, sys::SIGTERM]).context("cannot watch for Ctrl-C")?;
+    let mut signals = Signals::new([sys::SIGINT, sys::SIGTERM, sys::SIGHUP])
+        .context("cannot watch for Ctrl-C")?;
     let signal_handle = signals.handle();
     let tx = engine.sender();
     std::thread::spawn(move || {

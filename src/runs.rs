@@ -1,8 +1,10 @@
 //! Runs and their records. Each hook call with jobs is a run; each job of it has a record (its
 //! status, pid, times) and a log. They live under `<git-common-dir>/daft/runs/<worktree>/<run>/`
-//! so every worktree of the clone can see them. Every record has exactly one writer (the hook
-//! for synchronous jobs, the supervisor for background ones) and is replaced atomically, so
-//! readers need no lock.
+//! so every worktree of the clone can see them: daft's own files at the top of a run's
+//! directory, the jobs' under `jobs/`, so no job name can collide with them. Every record has
+//! exactly one writer (the hook for synchronous jobs, the supervisor for background ones) and
+//! is replaced atomically, so readers need no lock. Records keep a fixed size on disk, so that
+//! when the disk fills a job's end can still be written over its start in place.
 
 use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,6 +20,8 @@ use crate::sys;
 /// Runs kept per worktree, and the size all runs of a clone may take, before the oldest go.
 const KEEP_RUNS: usize = 20;
 const SIZE_CAP: u64 = 200 * 1024 * 1024;
+/// The size every job record takes on disk (JSON, padded with spaces).
+const RECORD_SIZE: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -113,6 +117,19 @@ impl JobRecord {
         }
     }
 
+    /// The record with times no clock could have written (negative, not finite, far in the
+    /// future) dropped, so nothing downstream computes with them.
+    fn repaired(mut self) -> Self {
+        let (started, ended) = (sane_time(self.started_at), sane_time(self.ended_at));
+        if (started, ended) != (self.started_at, self.ended_at) {
+            self.reason
+                .get_or_insert_with(|| "its record was damaged; times dropped".into());
+        }
+        self.started_at = started;
+        self.ended_at = ended.filter(|end| started.is_none_or(|start| *end >= start));
+        self
+    }
+
     /// The status as it really is: a job recorded as pending or running whose process and owner
     /// are both gone is `lost`.
     pub(crate) fn resolve(mut self) -> Self {
@@ -162,7 +179,7 @@ impl Run {
             std::process::id()
         );
         let dir = parent.join(&id);
-        fs::create_dir_all(&dir)
+        fs::create_dir_all(dir.join("jobs"))
             .with_context(|| format!("cannot create the run directory {dir}"))?;
         let meta = RunMeta {
             id,
@@ -176,7 +193,8 @@ impl Run {
     }
 
     pub(crate) fn open(dir: &Utf8Path) -> Result<Self> {
-        let meta = read_json(&dir.join("run.json"))?;
+        let mut meta: RunMeta = read_json(&dir.join("run.json"))?;
+        meta.started_at = sane_time(Some(meta.started_at)).unwrap_or(0.0);
         Ok(Self {
             dir: dir.to_owned(),
             meta,
@@ -184,17 +202,41 @@ impl Run {
     }
 
     pub(crate) fn log_path(&self, job: &str) -> Utf8PathBuf {
-        self.dir.join(format!("{job}.log"))
+        self.dir.join("jobs").join(format!("{job}.log"))
     }
 
+    fn record_path(&self, job: &str) -> Utf8PathBuf {
+        self.dir.join("jobs").join(format!("{job}.json"))
+    }
+
+    /// Writes a job's record: atomically, and at a fixed size. When the atomic write fails
+    /// (a full disk), the new record is written over the old one in place, in the space the
+    /// old one already holds.
     pub(crate) fn write_job(&self, record: &JobRecord) -> Result<()> {
-        write_json(&self.dir.join(format!("{}.json", record.name)), record)
+        let mut bytes = serde_json::to_vec(record).context("cannot encode a job record")?;
+        if bytes.len() < RECORD_SIZE {
+            bytes.resize(RECORD_SIZE - 1, b' ');
+            bytes.push(b'\n');
+        }
+        let path = self.record_path(&record.name);
+        write_atomically(path.as_std_path(), &bytes)
+            .or_else(|err| overwrite_in_place(&path, &bytes).map_err(|_| err))
     }
 
+    /// A job's record, with `lost` resolved and damaged values repaired. A record being
+    /// rewritten in place may be read half-written: reading again gives the whole.
     pub(crate) fn job(&self, name: &str) -> Option<JobRecord> {
-        read_json::<JobRecord>(&self.dir.join(format!("{name}.json")))
-            .ok()
-            .map(JobRecord::resolve)
+        let path = self.record_path(name);
+        for attempt in 0..3 {
+            match read_json::<JobRecord>(&path) {
+                Ok(record) => return Some(record.repaired().resolve()),
+                Err(_) if path.exists() && attempt < 2 => {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                Err(_) => return None,
+            }
+        }
+        None
     }
 
     /// The job records in config order, with `lost` resolved.
@@ -208,7 +250,7 @@ impl Run {
 
     /// Where `daft hooks cancel` leaves word for the supervisor that a job's end is a cancellation.
     pub(crate) fn cancel_marker(&self, job: &str) -> Utf8PathBuf {
-        self.dir.join(format!("{job}.cancel"))
+        self.dir.join("jobs").join(format!("{job}.cancel"))
     }
 }
 
@@ -281,7 +323,7 @@ fn prune(common_dir: &Utf8Path, worktree_dir: &Utf8Path) {
             (
                 dir.file_name().unwrap_or_default().to_owned(),
                 dir.clone(),
-                dir_size(&dir),
+                dir_size(&dir) + dir_size(&dir.join("jobs")),
             )
         })
         .collect();
@@ -344,6 +386,27 @@ pub(crate) fn take_failures(common_dir: &Utf8Path, worktree: &Utf8Path) -> Vec<U
         .collect()
 }
 
+/// `time` if it is a Unix time a clock could have written: not before 2000, not more than a
+/// day ahead.
+fn sane_time(time: Option<f64>) -> Option<f64> {
+    time.filter(|t| t.is_finite() && *t >= 946_684_800.0 && *t <= now() + 86_400.0)
+}
+
+/// Writes `bytes` over the start of the existing file at `path`, in the blocks it holds: no
+/// new space is needed. Only for same-sized records.
+fn overwrite_in_place(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    if file.metadata()?.len() < bytes.len() as u64 {
+        return Err(std::io::Error::other("no room for the record"));
+    }
+    file.write_all(bytes)
+}
+
 pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -352,7 +415,7 @@ pub(crate) fn now() -> f64 {
 
 fn write_json<T: Serialize>(path: &Utf8Path, value: &T) -> Result<()> {
     let text = serde_json::to_vec_pretty(value).context("cannot encode a run record")?;
-    write_atomically(path, &text)
+    write_atomically(path.as_std_path(), &text)
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Utf8Path) -> Result<T> {

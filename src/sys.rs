@@ -20,6 +20,22 @@ pub(crate) fn kill_group(pgid: u32, signal: i32) {
     }
 }
 
+/// The effective user id.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether the current user may execute `path`, as git asks before running a hook.
+pub(crate) fn executable(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) reads the NUL-terminated path, which outlives the call.
+    unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
+}
+
 /// Whether any process of group `pgid` is still alive.
 pub(crate) fn group_alive(pgid: u32) -> bool {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {

@@ -8,8 +8,8 @@ use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use camino::{Utf8Path, Utf8PathBuf};
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 
 use crate::config::Sources;
 use crate::files::write_atomically;
@@ -76,22 +76,22 @@ struct Record {
 
 /// The store of one clone, at `<git-common-dir>/daft/trust/`.
 pub(crate) struct Store {
-    dir: Utf8PathBuf,
+    dir: PathBuf,
 }
 
 impl Store {
-    pub(crate) fn new(common_dir: &Utf8Path) -> Self {
+    pub(crate) fn new(common_dir: &Path) -> Self {
         Self {
             dir: common_dir.join("daft").join("trust"),
         }
     }
 
-    fn records_path(&self) -> Utf8PathBuf {
+    fn records_path(&self) -> PathBuf {
         self.dir.join("records")
     }
 
     /// Where the trusted content with this sha256 is kept, for `daft trust` to diff against.
-    fn blob_path(&self, hash: &str) -> Utf8PathBuf {
+    fn blob_path(&self, hash: &str) -> PathBuf {
         self.dir.join("blobs").join(hash)
     }
 
@@ -111,7 +111,33 @@ impl Store {
         let records = self.read().ok()?;
         let last = records.iter().max_by_key(|r| r.when)?;
         let hash = last.fingerprint.split('+').next()?;
-        fs::read(self.blob_path(hash)).ok()
+        self.blob(hash)
+    }
+
+    /// The contents (config, local overrides) of every trusted fingerprint whose copies are
+    /// kept: what the clone has agreed to run.
+    pub(crate) fn trusted_contents(&self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let Ok(records) = self.read() else {
+            return Vec::new();
+        };
+        records
+            .iter()
+            .filter_map(|record| {
+                let mut hashes = record.fingerprint.split('+');
+                let main = self.blob(hashes.next()?)?;
+                let local = match hashes.next() {
+                    Some(hash) => Some(self.blob(hash)?),
+                    None => None,
+                };
+                Some((main, local))
+            })
+            .collect()
+    }
+
+    /// A kept copy, if its bytes still hash to its name.
+    fn blob(&self, hash: &str) -> Option<Vec<u8>> {
+        let bytes = fs::read(self.blob_path(hash)).ok()?;
+        (hex(&Sha256::digest(&bytes)) == hash).then_some(bytes)
     }
 
     /// Reads every record. Any surprise (a symlink, a directory, a line that is not a record)
@@ -120,12 +146,13 @@ impl Store {
         for (path, want_dir) in [(&self.dir, true), (&self.records_path(), false)] {
             match path.symlink_metadata() {
                 Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(format!("{path} is a symlink"));
+                    return Err(format!("{} is a symlink", path.display()));
                 }
                 // Anything but a plain file could hang the read (a FIFO) or mean something else.
                 Ok(meta) if meta.is_dir() != want_dir || !(meta.is_dir() || meta.is_file()) => {
                     return Err(format!(
-                        "{path} is not a {}",
+                        "{} is not a {}",
+                        path.display(),
                         if want_dir {
                             "directory"
                         } else {
@@ -135,18 +162,18 @@ impl Store {
                 }
                 Ok(_) => {}
                 Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(err) => return Err(format!("{path}: {err}")),
+                Err(err) => return Err(format!("{}: {err}", path.display())),
             }
         }
         let path = self.records_path();
-        let text = fs::read_to_string(&path).map_err(|err| format!("{path}: {err}"))?;
+        let text = fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
         let mut records = Vec::new();
         for (number, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.is_empty() {
                 continue;
             }
             let record = parse_record(line)
-                .ok_or_else(|| format!("{path}:{}: not a trust record", number + 1))?;
+                .ok_or_else(|| format!("{}:{}: not a trust record", path.display(), number + 1))?;
             records.push(record);
         }
         Ok(records)
@@ -160,7 +187,7 @@ impl Store {
         self.with_lock(|records| {
             for source in std::iter::once(&sources.main).chain(&sources.local) {
                 let hash = hex(&Sha256::digest(&source.bytes));
-                write_atomically(&self.blob_path(&hash), &source.bytes)?;
+                write_atomically(self.blob_path(&hash), &source.bytes)?;
             }
             records.retain(|r| r.fingerprint != fingerprint.0);
             records.push(Record {
@@ -187,15 +214,12 @@ impl Store {
         if self.dir.symlink_metadata().is_ok_and(|meta| !meta.is_dir()) {
             bail!(
                 "{} is not a directory; move it aside and run this again",
-                self.dir
+                self.dir.display()
             );
         }
         fs::create_dir_all(self.dir.join("blobs"))
-            .with_context(|| format!("cannot create {}", self.dir))?;
-        let lock = File::create(self.dir.join("lock"))
-            .with_context(|| format!("cannot write in {}", self.dir))?;
-        lock.lock()
-            .with_context(|| format!("cannot lock {}", self.dir))?;
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let _lock = open_lock(&self.dir.join("lock"))?;
         let mut records = match self.read() {
             Ok(records) => records,
             Err(reason) => {
@@ -203,9 +227,11 @@ impl Store {
                 let records = self.records_path();
                 if records.symlink_metadata().is_ok() {
                     fs::rename(&records, &aside)
-                        .with_context(|| format!("cannot move {records} aside"))?;
+                        .with_context(|| format!("cannot move {} aside", records.display()))?;
                     eprintln!(
-                        "daft: the trust store was unreadable ({reason}); moved it to {aside} and started a new one"
+                        "daft: the trust store was unreadable ({}); moved it to {} and started a new one",
+                        crate::escape::text(&reason),
+                        crate::escape::text(&aside.to_string_lossy())
                     );
                 }
                 Vec::new()
@@ -216,8 +242,23 @@ impl Store {
         for record in &records {
             let _ = writeln!(text, "{} {}", record.fingerprint, record.when);
         }
-        write_atomically(&self.records_path(), text.as_bytes())
+        write_atomically(self.records_path(), text.as_bytes())
     }
+}
+
+/// Opens (creating) a lock file without following a symlink planted in its place.
+pub(crate) fn open_lock(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("cannot open the lock {}", path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(lock)
 }
 
 fn parse_record(line: &str) -> Option<Record> {

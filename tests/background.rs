@@ -106,9 +106,12 @@ fn a_failed_background_job_is_recorded_and_told_once() {
 }
 
 #[test]
-fn the_next_hook_in_that_worktree_tells_of_a_background_failure() {
-    // The config has nothing for post-checkout: the hook still mentions the failure.
-    let repo = TestRepo::installed(&background("'exit 3'"));
+fn the_next_hook_daft_runs_in_that_worktree_tells_of_a_background_failure() {
+    let config = format!(
+        "{}  post-checkout:\n    jobs:\n      - name: noop\n        run: 'true'\n",
+        background("'exit 3'")
+    );
+    let repo = TestRepo::installed(&config);
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "failed");
     repo.git_in(&wt, &["switch", "-q", "-c", "next"])

@@ -79,16 +79,20 @@ fn validate_names_the_problem_and_exits_2() {
 }
 
 #[test]
-fn the_hook_prints_config_errors_and_runs_nothing() {
+fn an_untrusted_config_is_not_parsed_by_the_hook_and_trust_shows_its_errors() {
     let repo = TestRepo::new()
         .daft_yml(&job("        needs: [ghost]\n"))
         .commit()
         .install();
-    repo.git(&["worktree", "add", "../wt", "-b", "feat"])
+    let out = repo
+        .git(&["worktree", "add", "../wt", "-b", "feat"])
         .ok()
-        .stderr_has("needs `ghost`")
-        .stderr_has("no jobs ran");
+        .stderr_has("is not trusted yet");
+    assert!(!out.stderr().contains("ghost"), "{}", out.stderr());
     assert!(!repo.path("wt").join("marker").exists());
+    repo.daft(&["trust", "--yes"])
+        .fails_with(2)
+        .stderr_has("needs `ghost`");
 }
 
 #[test]

@@ -84,18 +84,15 @@ impl Drop for Mount {
 }
 
 #[test]
-fn a_full_run_store_warns_and_git_succeeds() {
+fn a_disk_that_fills_during_a_run_leaves_the_job_succeeded_not_lost() {
     let repo = TestRepo::installed(TALKER);
     let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k") else {
         return;
     };
-    let out = repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
     assert!(repo.path("wt").join("ran").exists(), "the job still ran");
-    let stderr = out.stderr();
-    assert!(
-        stderr.contains("No space left on device") || stderr.contains("cannot record"),
-        "{stderr}"
-    );
+    // Its log filled the disk; its end was still recorded, in the space its record held.
+    assert_eq!(only_run_statuses(&repo, &repo.path("wt")), ["succeeded"]);
 }
 
 #[test]

@@ -165,14 +165,29 @@ fn without_the_binary_the_shim_still_runs_the_previous_hook() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
     assert_eq!(read(&log), "ran\n");
+    // A new worktree is daft's business: without the binary the shim says how to mend it.
+    let out = repo
+        .command("git", &repo.root)
+        .env("DAFT_BIN", "/nonexistent/daft")
+        .args(["worktree", "add", "-q", "../wt", "-b", "wt"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/daft is gone"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&log), "ran\nran\n");
 }
 
 impl TestRepo {
     fn install_again_is_harmless(&self) {
         let before = std::fs::read(self.common_dir().join("config")).unwrap();
-        self.daft(&["install"]).ok().stdout_has("already installed");
+        self.daft(&["install"])
+            .ok()
+            .stdout_has("refreshed the shims");
         assert_eq!(
             std::fs::read(self.common_dir().join("config")).unwrap(),
             before
@@ -206,5 +221,8 @@ fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
     assert_eq!(out.stderr(), "");
     repo.git(&["worktree", "add", "../wt", "-b", "feat"])
         .ok()
-        .stderr_has("daft.yml:");
+        .stderr_has("daft.yml is not trusted yet");
+    repo.daft(&["validate"])
+        .fails_with(2)
+        .stderr_has("daft.yml:2:");
 }

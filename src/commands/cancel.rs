@@ -40,7 +40,7 @@ pub(crate) fn cancel_jobs(wt: &Worktree, only: Option<&str>) -> Result<Vec<Strin
             })
             .collect();
         for record in &jobs {
-            crate::files::write_atomically(&run.cancel_marker(&record.name), b"")
+            crate::files::write_atomically(run.cancel_marker(&record.name), b"")
                 .context("cannot leave the cancel request for the supervisor")?;
             if let Some(process) = record.process.filter(|p| p.alive()) {
                 sys::kill_group(process.pid, sys::SIGTERM);

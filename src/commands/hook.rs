@@ -1,136 +1,200 @@
-//! `daft hook <name> [args…]`: what every shim execs. It runs on every `git switch`, so the
-//! path with nothing to do is kept short: run the previous hook, look for a config file, and
-//! stop there if there is none or it has no jobs for this event. It never reads stdin for
-//! `post-checkout`, never prompts, and never turns a problem of daft's into a failed git
-//! command unless the hook is one whose failure is a veto.
+//! `daft hook <name> [args…]`: what git calls, through a shim (hooks-path mode) or directly
+//! (config mode). First it works out whether daft itself has anything to run — a config that
+//! names the event, in a repository the user owns, trusted, valid — without reading stdin or
+//! printing a word when it has not. Then, in hooks-path mode, the hook that was there before
+//! runs with exactly what git gave daft (daft simply becomes it when it has nothing to do).
+//! Only then are git's extra descriptors closed and daft's jobs run.
 
+use std::ffi::OsString;
 use std::io::Read as _;
 use std::sync::Arc;
 
 use anyhow::Result;
-use camino::Utf8Path;
 
 use crate::cli::HookArgs;
-use crate::config::Sources;
+use crate::config::{EventConfig, Sources};
+use crate::escape::shell_quote;
 use crate::event::{self, Worktree};
 use crate::job::Context;
+use crate::previous;
 use crate::printer::Printer;
+use crate::repo::Repo;
 use crate::trust::{self, Store};
-use crate::{install, runner, runs, sys};
+use crate::{env, runner, runs, sys};
+
+/// daft's own part of a hook call.
+struct Work {
+    ctx: Context,
+    event: EventConfig,
+}
 
 pub(crate) fn run(args: &HookArgs) -> u8 {
-    sys::cloexec_inherited_fds();
     let printer = Arc::new(Printer::stderr());
-    match handle(args, &printer) {
-        Ok(code) => code,
-        Err(err) => {
-            printer.warn(&format!("{err:#}"));
-            if event::can_veto(&args.name) {
-                printer.notice(&format!("the {} hook fails because daft could not run its jobs (git's --no-verify skips hooks)", args.name));
-                1
-            } else {
-                0
-            }
+    let hook = args.name.as_str();
+    let Ok(cwd) = std::env::current_dir() else {
+        return 0;
+    };
+    let repo = Repo::for_hook(&cwd).ok();
+    let work = match &repo {
+        Some(repo) => plan(hook, &args.args, repo, &printer),
+        None => Ok(None),
+    };
+    let mut stdin = None;
+    // In config mode git runs every other hook itself; through a shim, daft runs them first.
+    if env::via_shim() {
+        let chain = previous::find(hook, repo.as_ref().map(|r| r.common_dir.as_path()), &cwd);
+        if let Some(path) = &chain.ignored {
+            previous::advise_not_executable(path);
         }
+        if matches!(work, Ok(None)) {
+            return previous::exec(&chain, &args.args, event::reads_stdin(hook));
+        }
+        let keep = matches!(work, Ok(Some(_))) && event::reads_stdin(hook);
+        match previous::run(&chain, &args.args, event::reads_stdin(hook), keep) {
+            Ok((0, kept)) => stdin = kept.filter(|_| keep),
+            Ok((code, _)) => {
+                if matches!(work, Ok(Some(_))) {
+                    printer.notice(&format!(
+                        "the {hook} hook that runs before daft's jobs failed (exit {code}); daft's jobs did not run"
+                    ));
+                }
+                return u8::try_from(code).unwrap_or(1);
+            }
+            Err(err) => return report(hook, &err, &printer),
+        }
+    }
+    let work = match work {
+        Ok(Some(work)) => work,
+        Ok(None) => return 0,
+        Err(err) => return report(hook, &err, &printer),
+    };
+    if stdin.is_none() && event::reads_stdin(hook) {
+        let mut data = Vec::new();
+        if std::io::stdin().read_to_end(&mut data).is_ok() {
+            stdin = Some(data);
+        }
+    }
+    // From here on nothing daft starts may hold a descriptor git gave the hook: a detached
+    // job holding git's pipe would keep `git worktree add | cat` waiting.
+    sys::cloexec_inherited_fds();
+    match runner::run(work.ctx, work.event, stdin, &printer) {
+        Ok(code) => code,
+        Err(err) => report(hook, &err, &printer),
     }
 }
 
-fn handle(args: &HookArgs, printer: &Arc<Printer>) -> Result<u8> {
-    let hook = args.name.as_str();
-    let cwd = super::current_dir()?;
-    let stdin = if event::reads_stdin(hook) {
-        let mut data = Vec::new();
-        std::io::stdin().read_to_end(&mut data)?;
-        Some(data)
-    } else {
-        None
-    };
-
-    if let Some(code) = install::run_previous(hook, &args.args, stdin.as_deref(), &cwd)?
-        && code != 0
-    {
+/// Tells of a problem of daft's own. It fails the git command only for a hook whose failure
+/// is a veto, and says how to get past it.
+fn report(hook: &str, err: &anyhow::Error, printer: &Printer) -> u8 {
+    printer.warn(&format!("{err:#}"));
+    if event::can_veto(hook) {
         printer.notice(&format!(
-            "the previous {hook} hook exited {code}; daft's jobs did not run"
+            "the {hook} hook fails because daft could not run its jobs (git's --no-verify skips hooks)"
         ));
-        return Ok(u8::try_from(code).unwrap_or(1));
+        1
+    } else {
+        0
     }
+}
 
-    // Git runs hooks at the work tree root, so the config is looked up right here.
-    let sources = match Sources::find(&cwd) {
+/// Whether daft has jobs to run for this call, and which. Anything that keeps them from
+/// running (no config, another user's repository, untrusted, invalid) is told here, once, and
+/// only when the config names the event at all.
+fn plan(hook: &str, args: &[OsString], repo: &Repo, printer: &Printer) -> Result<Option<Work>> {
+    let Some(root) = repo.work_tree.as_deref() else {
+        return Ok(None); // a bare repository has no daft.yml
+    };
+    let sources = match Sources::find(root) {
         Ok(Some(sources)) => sources,
-        Ok(None) => return Ok(0),
+        Ok(None) => return Ok(None),
         Err(err) => {
             printer.warn(&format!("{err}; no jobs ran"));
-            return Ok(0);
+            return Ok(None);
         }
     };
     // Background jobs only ever ran where there is a config: say if one failed since last time.
-    if let Ok(common_dir) = Worktree::common_dir_of(&cwd) {
-        tell_background_failures(&common_dir, &cwd, printer);
+    if let Ok(wt) = Worktree::of(repo) {
+        tell_background_failures(&wt.common_dir, &wt.root, printer);
     }
-    let creates =
-        hook == event::POST_CHECKOUT && args.args.first().is_some_and(|old| event::is_null_id(old));
-    let wanted = if creates {
-        [event::WORKTREE_POST_CREATE, event::POST_CLONE]
+    let creates = hook == event::POST_CHECKOUT
+        && args
+            .first()
+            .and_then(|old| old.to_str())
+            .is_some_and(event::is_null_id);
+    let wanted: &[&str] = if creates {
+        &[
+            event::WORKTREE_POST_CREATE,
+            event::POST_CLONE,
+            event::POST_CHECKOUT,
+        ]
     } else {
-        [hook, hook]
+        &[hook]
     };
-    // A config can only configure an event it names; most checkouts stop here, unparsed.
+    // A config can only configure an event it names; most calls stop here, unread.
     if !wanted.iter().any(|name| sources.mention(name)) {
-        return Ok(0);
+        return Ok(None);
+    }
+    if let Err(err) = repo.check_owner() {
+        printer.notice(&format!("{err:#}"));
+        return Ok(None);
+    }
+    // Trust before parsing: an untrusted config costs no more than hashing it.
+    let status = Store::new(&repo.common_dir).status(&trust::Fingerprint::of(&sources));
+    if status != trust::Status::Trusted {
+        let why = match &status {
+            trust::Status::Unreadable(reason) => {
+                format!("the trust store is unreadable ({reason})")
+            }
+            trust::Status::Changed => {
+                format!("{} changed since it was trusted", sources.file_name())
+            }
+            _ => format!("{} is not trusted yet", sources.file_name()),
+        };
+        printer.notice(&format!(
+            "{why}; no jobs ran. Review and trust it: cd {} && daft trust",
+            shell_quote(root)
+        ));
+        return Ok(None);
     }
     let config = match sources.parse() {
         Ok(config) => config,
         Err(err) => {
             printer.warn(&format!("{err}"));
             printer.notice("no jobs ran; fix the config (`daft validate` checks it)");
-            return Ok(0);
+            return Ok(None);
         }
     };
-    if wanted.iter().all(|name| config.event(name).is_none()) {
-        return Ok(0);
-    }
-
-    let wt = Worktree::open(&cwd)?;
-    let event_name = event::detect(hook, &args.args, || Ok(wt.linked))?;
+    let event_name = event::detect(hook, args, repo);
     let Some(event) = config.event(&event_name) else {
-        return Ok(0);
+        return Ok(None);
     };
-
-    let fingerprint = trust::Fingerprint::of(&sources);
-    let status = Store::new(&wt.common_dir).status(&fingerprint);
-    if status != trust::Status::Trusted {
-        let why = match &status {
-            trust::Status::Unreadable(reason) => {
-                format!("the trust store is unreadable ({reason})")
-            }
-            trust::Status::Changed => format!(
-                "{} changed since it was trusted",
-                file_name(&sources.main.path)
-            ),
-            _ => format!("{} is not trusted yet", file_name(&sources.main.path)),
-        };
-        printer.notice(&format!(
-            "{why}; no jobs ran. Review and trust it: cd {} && daft trust",
-            wt.root
-        ));
-        return Ok(0);
-    }
-
+    let wt = match Worktree::of(repo) {
+        Ok(wt) => wt,
+        Err(err) => {
+            printer.notice(&format!("{err:#}; daft's jobs were skipped"));
+            return Ok(None);
+        }
+    };
     let ctx = Context {
         event: event_name,
         details: wt.details()?,
         worktree: wt.root,
         common_dir: wt.common_dir,
-        hook_args: args.args.clone(),
+        hook_args: args
+            .iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect(),
     };
-    runner::run(ctx, event.clone(), stdin, printer)
+    Ok(Some(Work {
+        ctx,
+        event: event.clone(),
+    }))
 }
 
 /// Says, once, which background jobs of this worktree failed since daft last spoke here.
 pub(crate) fn tell_background_failures(
-    common_dir: &Utf8Path,
-    worktree: &Utf8Path,
+    common_dir: &camino::Utf8Path,
+    worktree: &camino::Utf8Path,
     printer: &Printer,
 ) {
     for failure in runs::take_failures(common_dir, worktree) {
@@ -145,8 +209,4 @@ pub(crate) fn tell_background_failures(
             failure.job
         ));
     }
-}
-
-fn file_name(path: &Utf8Path) -> &str {
-    path.file_name().unwrap_or(path.as_str())
 }

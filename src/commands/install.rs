@@ -1,16 +1,18 @@
 //! `daft install` and `daft uninstall`.
 
+use std::path::Path;
+
 use anyhow::{Context as _, Result};
 
-use crate::cli::InstallArgs;
+use crate::cli::{InstallArgs, UninstallArgs};
 use crate::install::{self, Target};
 
-fn target(args: &InstallArgs) -> Result<Target> {
-    if args.global {
+fn target(global: bool, path: Option<&Path>) -> Result<Target> {
+    if global {
         return Target::global();
     }
-    let path = match &args.path {
-        Some(path) => path.clone(),
+    let path = match path {
+        Some(path) => path.to_owned(),
         None => std::env::current_dir()?,
     };
     if !path.is_dir() {
@@ -23,10 +25,15 @@ fn target(args: &InstallArgs) -> Result<Target> {
 }
 
 pub(crate) fn install(args: &InstallArgs) -> Result<u8> {
-    let target = target(args)?;
+    let target = target(args.global, args.path.as_deref())?;
+    let (mode, why) = install::choose_mode(args.mode)?;
     let bin = std::env::current_exe().context("cannot find daft's own executable")?;
-    for line in install::install(&target, &bin)? {
-        println!("daft: {line}");
+    let report = install::install(&target, &bin, mode, why)?;
+    for line in &report.lines {
+        println!("daft: {}", crate::escape::text(line));
+    }
+    if report.shadowed {
+        return Ok(1);
     }
     if args.global {
         println!("daft: next: in a repository with a daft.yml, review it with `daft trust`");
@@ -38,10 +45,10 @@ pub(crate) fn install(args: &InstallArgs) -> Result<u8> {
     Ok(0)
 }
 
-pub(crate) fn uninstall(args: &InstallArgs) -> Result<u8> {
-    let target = target(args)?;
-    for line in install::uninstall(&target)? {
-        println!("daft: {line}");
+pub(crate) fn uninstall(args: &UninstallArgs) -> Result<u8> {
+    let target = target(args.global, args.path.as_deref())?;
+    for line in install::uninstall(&target)?.lines {
+        println!("daft: {}", crate::escape::text(&line));
     }
     Ok(0)
 }

@@ -9,7 +9,7 @@ mod start;
 mod trust;
 mod validate;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::{Cli, Command, HooksCommand, LogCommand};
 
@@ -26,23 +26,22 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Start(args) => start::start(&args),
         Command::Remove(args) => start::remove(&args),
         Command::Validate => validate::run(),
-        Command::Supervise { run_dir } => crate::background::supervise(&utf8(run_dir)?),
+        Command::Supervise { run_dir } => crate::background::supervise(&utf8(&run_dir)?),
     }
 }
 
-/// The current directory, which daft needs as UTF-8.
-fn current_dir() -> Result<camino::Utf8PathBuf> {
-    utf8(std::env::current_dir()?)
+/// The current directory.
+fn current_dir() -> Result<std::path::PathBuf> {
+    std::env::current_dir().context("cannot read the current directory")
 }
 
-fn utf8(path: std::path::PathBuf) -> Result<camino::Utf8PathBuf> {
-    camino::Utf8PathBuf::from_path_buf(path)
-        .map_err(|p| anyhow::anyhow!("{} is not valid UTF-8; daft needs UTF-8 paths", p.display()))
+fn utf8(path: &std::path::Path) -> Result<camino::Utf8PathBuf> {
+    crate::event::utf8(path)
 }
 
 /// The worktree around the current directory and its config, for the commands that act on it.
 fn here() -> Result<(crate::event::Worktree, Option<crate::config::Sources>)> {
     let wt = crate::event::Worktree::open(&current_dir()?)?;
-    let sources = crate::config::Sources::find(&wt.root)?;
+    let sources = crate::config::Sources::find(wt.root.as_std_path())?;
     Ok((wt, sources))
 }

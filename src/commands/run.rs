@@ -22,13 +22,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     };
     if !event::is_known(&args.event) {
         usage!(
-            "unknown event `{}`; expected worktree-post-create, post-clone, post-checkout or a git hook name",
-            args.event
+            "unknown event `{}`; expected {} or a git hook name",
+            crate::escape::text(&args.event),
+            event::DAFT_EVENTS.join(", ")
         );
     }
     let config = sources.parse()?;
     let Some(event) = config.event(&args.event) else {
-        usage!("{} has no jobs for {}", sources.main.path, args.event);
+        usage!("{} has no jobs for {}", sources.main.shown(), args.event);
     };
     let event = match &args.job {
         None => event.clone(),
@@ -38,11 +39,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
         print_plan(&args.event, &event);
         return Ok(0);
     }
-    let status = Store::new(&wt.common_dir).status(&trust::Fingerprint::of(&sources));
+    wt.repo.check_owner()?;
+    let status = Store::new(wt.common_dir.as_std_path()).status(&trust::Fingerprint::of(&sources));
     if status != trust::Status::Trusted {
         eprintln!(
             "daft: {} is {}; no jobs ran. Review and trust it with `daft trust`",
-            sources.main.path,
+            sources.main.shown(),
             status.word()
         );
         return Ok(1);

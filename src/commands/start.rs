@@ -1,18 +1,20 @@
 //! `daft start` and `daft remove`: adding and removing worktrees through plain git, so the
 //! hooks fire exactly as they do for `git worktree add`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{Context as _, Result};
 
 use crate::cli::{RemoveArgs, StartArgs};
+use crate::error::usage;
+use crate::escape::shell_quote;
 use crate::event::Worktree;
 use crate::git;
 
 pub(crate) fn start(args: &StartArgs) -> Result<u8> {
     if args.branch.trim().is_empty() {
-        crate::error::usage!("give the branch to work on: daft start <branch> [path]");
+        usage!("give the branch to work on: daft start <branch> [path]");
     }
     let cwd = super::current_dir()?;
     let wt = Worktree::open(&cwd)?;
@@ -30,18 +32,14 @@ pub(crate) fn start(args: &StartArgs) -> Result<u8> {
             .into_std_path_buf()
     });
     let exists = |reference: &str| {
-        git::output(
-            cwd.as_std_path(),
-            &["rev-parse", "--verify", "--quiet", reference],
-        )
-        .is_ok()
+        git::output(&cwd, &["rev-parse", "--verify", "--quiet", reference]).is_ok()
     };
-    let mut cmd = git::command(cwd.as_std_path());
+    let mut cmd = git::command(&cwd);
     cmd.args(["worktree", "add"]);
     let local = exists(&format!("refs/heads/{}", args.branch));
     let remote = !local
         && git::output(
-            cwd.as_std_path(),
+            &cwd,
             &[
                 "for-each-ref",
                 "--format=%(refname)",
@@ -65,12 +63,13 @@ pub(crate) fn start(args: &StartArgs) -> Result<u8> {
 }
 
 pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
-    let path = std::fs::canonicalize(&args.worktree)
-        .with_context(|| format!("{} does not exist", args.worktree.display()))?;
-    let wt = Worktree::open(&super::utf8(path.clone())?)?;
-    for name in super::cancel::cancel_jobs(&wt, None)? {
-        println!("cancelled {name}");
-    }
+    let path = std::fs::canonicalize(&args.worktree).with_context(|| {
+        format!(
+            "{} does not exist; `git worktree list` shows the worktrees",
+            args.worktree.display()
+        )
+    })?;
+    let wt = Worktree::open(&path)?;
     // Run git from the main worktree (or the common dir): the worktree being removed may be
     // the current directory.
     let main = wt.details().map(|d| d.main_worktree).unwrap_or_default();
@@ -79,6 +78,11 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
     } else {
         PathBuf::from(main)
     };
+    // Nothing changes (no job cancelled) when git would refuse the removal anyway.
+    refusal(&wt, &path, args.force)?;
+    for name in super::cancel::cancel_jobs(&wt, None)? {
+        println!("cancelled {name}");
+    }
     let mut cmd = git::command(&from);
     cmd.args(["worktree", "remove"]);
     if args.force {
@@ -90,4 +94,35 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
         .status()
         .context("could not run git")?;
     Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}
+
+/// Why `git worktree remove` would refuse `path`, checked the way git checks: not the main
+/// worktree, not locked, and (without `--force`) no modified or untracked files.
+fn refusal(wt: &Worktree, path: &Path, force: bool) -> Result<()> {
+    let shown = shell_quote(path);
+    if !wt.repo.is_linked() {
+        usage!("{shown} is the main worktree; git removes only linked worktrees");
+    }
+    let locked = wt.repo.git_dir.join("locked");
+    if locked.exists() {
+        let reason = std::fs::read_to_string(&locked).unwrap_or_default();
+        let reason = reason.trim();
+        usage!(
+            "{shown} is locked{}; nothing was changed. Unlock it first: git worktree unlock {shown}",
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", crate::escape::text(reason))
+            }
+        );
+    }
+    if !force {
+        let status = git::output(path, &["status", "--porcelain", "--ignore-submodules=none"])?;
+        if !status.is_empty() {
+            usage!(
+                "{shown} has modified or untracked files, so git would not remove it; nothing was changed. Commit or stash them, or use --force to delete them with the worktree"
+            );
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
-//! `daft trust` and `daft untrust`: the user reviews the config, daft records its hash.
+//! `daft trust` and `daft untrust`: the user reviews the config exactly as it will run, daft
+//! records its hash, and git's hooks are told which events this clone now uses.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::TrustArgs;
 use crate::config::Sources;
@@ -13,42 +14,50 @@ use crate::trust::{Fingerprint, Status, Store};
 fn found() -> Result<(Worktree, Sources)> {
     let (wt, sources) = super::here()?;
     let Some(sources) = sources else {
-        usage!("no daft.yml in {}; nothing to trust", wt.root);
+        usage!(
+            "no daft.yml in {}; nothing to trust",
+            crate::escape::text(wt.root.as_str())
+        );
     };
     Ok((wt, sources))
 }
 
 pub(crate) fn trust(args: &TrustArgs) -> Result<u8> {
     let (wt, sources) = found()?;
-    let store = Store::new(&wt.common_dir);
+    let store = Store::new(wt.common_dir.as_std_path());
     let fingerprint = Fingerprint::of(&sources);
     let status = store.status(&fingerprint);
     if args.status {
         println!(
             "{}: {} ({})",
-            sources.main.path,
+            sources.main.shown(),
             status.word(),
             crate::trust::short(&fingerprint)
         );
         if let Status::Unreadable(reason) = &status {
             println!(
-                "  {reason}; `daft trust` sets the unreadable store aside and starts a new one"
+                "  {}; `daft trust` sets the unreadable store aside and starts a new one",
+                crate::escape::text(reason)
             );
         }
         return Ok(u8::from(status != Status::Trusted));
     }
+    // Another user's repository: nothing is trusted there, as git would not work in it.
+    wt.repo.check_owner()?;
     if status == Status::Trusted {
-        println!("{} is already trusted", sources.main.path);
+        println!("{} is already trusted", sources.main.shown());
+        crate::install::events::refresh(&wt.repo)?;
         return Ok(0);
     }
     // Trusting a config that cannot run helps no one; say what is wrong first.
     sources.parse()?;
-    show(&store, &sources)?;
+    let review = crate::review::render(&sources, store.last_trusted_config().as_deref());
+    print!("{review}");
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             usage!(
                 "not trusting without a terminal to ask on; review {} and run `daft trust --yes`",
-                sources.main.path
+                sources.main.shown()
             );
         }
         print!("Trust this config to run in every worktree of this clone? [y/N] ");
@@ -63,53 +72,20 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<u8> {
     store.trust(&sources)?;
     println!(
         "trusted {} ({})",
-        sources.main.path,
+        sources.main.shown(),
         crate::trust::short(&fingerprint)
     );
+    crate::install::events::refresh(&wt.repo)?;
     Ok(0)
-}
-
-/// Prints the config, or what changed since the last trusted version.
-fn show(store: &Store, sources: &Sources) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match store.last_trusted_config() {
-        Some(old) if old != sources.main.bytes => {
-            writeln!(
-                out,
-                "{} changed since it was last trusted:",
-                sources.main.path
-            )?;
-            out.flush()?;
-            let old_file =
-                std::env::temp_dir().join(format!("daft-trusted-{}.yml", std::process::id()));
-            std::fs::write(&old_file, &old)?;
-            let diff = std::process::Command::new("git")
-                .args(["--no-pager", "diff", "--no-index", "--no-ext-diff", "--"])
-                .arg(&old_file)
-                .arg(&sources.main.path)
-                .status();
-            let _ = std::fs::remove_file(&old_file);
-            diff.context("cannot run git diff")?;
-        }
-        _ => {
-            writeln!(out, "── {} ──", sources.main.path)?;
-            out.write_all(&sources.main.bytes)?;
-        }
-    }
-    if let Some(local) = &sources.local {
-        writeln!(out, "── {} (local overrides) ──", local.path)?;
-        out.write_all(&local.bytes)?;
-    }
-    writeln!(out)?;
-    Ok(())
 }
 
 pub(crate) fn untrust() -> Result<u8> {
     let (wt, sources) = found()?;
-    if Store::new(&wt.common_dir).untrust(&Fingerprint::of(&sources))? {
-        println!("{} is no longer trusted", sources.main.path);
+    if Store::new(wt.common_dir.as_std_path()).untrust(&Fingerprint::of(&sources))? {
+        println!("{} is no longer trusted", sources.main.shown());
     } else {
-        println!("{} was not trusted; nothing to do", sources.main.path);
+        println!("{} was not trusted; nothing to do", sources.main.shown());
     }
+    crate::install::events::refresh(&wt.repo)?;
     Ok(0)
 }

@@ -5,12 +5,15 @@ use anyhow::Result;
 pub(crate) fn run() -> Result<u8> {
     let (wt, sources) = super::here()?;
     let Some(sources) = sources else {
-        crate::error::usage!("no daft.yml in {}; create one (see README.md)", wt.root);
+        crate::error::usage!(
+            "no daft.yml in {}; create one (see README.md)",
+            crate::escape::text(wt.root.as_str())
+        );
     };
     let config = sources.parse()?;
-    println!("{} is valid", sources.main.path);
+    println!("{} is valid", sources.main.shown());
     if let Some(local) = &sources.local {
-        println!("  with overrides from {}", local.path);
+        println!("  with overrides from {}", local.shown());
     }
     for (name, event) in &config.events {
         let jobs: Vec<String> = event

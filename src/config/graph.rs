@@ -1,0 +1,133 @@
+//! Whether an event's jobs form a sound graph: unique names, `needs` that name jobs of the
+//! event, no synchronous job waiting on a background one, no cycle. These errors are found
+//! after parsing, so their line is looked up by the job's name.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::{EventConfig, Job};
+use crate::error::ConfigError;
+
+pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Result<(), ConfigError> {
+    let at = |job: &Job, message: String| ConfigError {
+        job: Some(job.name.clone()),
+        ..ConfigError::new(
+            path,
+            format!("hooks.{event}: job `{}`: {message}", job.name),
+        )
+    };
+    let mut seen = HashSet::new();
+    for job in &config.jobs {
+        if !seen.insert(job.name.as_str()) {
+            return Err(at(
+                job,
+                "the name is used twice; job names must be unique within an event".into(),
+            ));
+        }
+    }
+    let index: HashMap<&str, usize> = config
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| (job.name.as_str(), i))
+        .collect();
+    for job in &config.jobs {
+        for need in &job.needs {
+            if *need == job.name {
+                return Err(at(
+                    job,
+                    "needs itself; remove it from its own `needs`".into(),
+                ));
+            }
+            let Some(&i) = index.get(need.as_str()) else {
+                let known: Vec<_> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+                return Err(at(
+                    job,
+                    format!(
+                        "needs `{need}`, which is not a job of this event (jobs: {})",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            if !job.background && config.jobs[i].background {
+                return Err(at(
+                    job,
+                    format!(
+                        "is synchronous but needs background job `{need}`; make `{}` background too, or `{need}` synchronous",
+                        job.name
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&config.needs()) {
+        let names: Vec<_> = cycle
+            .iter()
+            .map(|&i| config.jobs[i].name.as_str())
+            .collect();
+        return Err(ConfigError {
+            job: cycle.first().map(|&i| config.jobs[i].name.clone()),
+            ..ConfigError::new(
+                path,
+                format!(
+                    "hooks.{event}: `needs` form a cycle: {}; remove one of these needs",
+                    names.join(" → ")
+                ),
+            )
+        });
+    }
+    Ok(())
+}
+
+/// A cycle in the graph, as a path that returns to its start, if there is one. Iterative, so
+/// a long chain of needs cannot overflow the stack.
+pub(super) fn find_cycle(needs: &[Vec<usize>]) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut marks = vec![Mark::New; needs.len()];
+    for start in 0..needs.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        // (node, index of the next need to look at)
+        let mut stack = vec![(start, 0usize)];
+        marks[start] = Mark::OnPath;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let Some(&to) = needs[node].get(*next) else {
+                marks[node] = Mark::Done;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match marks[to] {
+                Mark::OnPath => {
+                    let from = stack.iter().position(|&(n, _)| n == to).unwrap_or(0);
+                    let mut cycle: Vec<usize> = stack[from..].iter().map(|&(n, _)| n).collect();
+                    cycle.push(to);
+                    return Some(cycle);
+                }
+                Mark::New => {
+                    marks[to] = Mark::OnPath;
+                    stack.push((to, 0));
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+    None
+}
+
+/// The line and column of `name: <job>`, for errors found after parsing (serde gives no
+/// positions for values it has already accepted).
+pub(super) fn locate_job(text: &str, job: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(number, line)| {
+        let body = line.trim_start().trim_start_matches("- ");
+        let value = body.strip_prefix("name:")?.trim();
+        let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
+        (unquoted == job).then(|| (number + 1, line.len() - body.len() + 1))
+    })
+}

@@ -1,0 +1,299 @@
+//! `daft.yml`: found and read as bytes (`source`), parsed strictly (`raw`), merged with
+//! `daft.local.yml`, and checked as a graph (`graph`). What comes out is a [`Config`] whose
+//! every value can run.
+
+mod graph;
+mod raw;
+mod source;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use source::{Source, Sources};
+
+use crate::error::ConfigError;
+use crate::event;
+
+/// How a failed job affects the hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FailMode {
+    /// Warn and let git carry on (exit 0).
+    Warn,
+    /// Stop what has not started and fail the hook.
+    Abort,
+}
+
+/// How many jobs may run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Parallel {
+    /// `true`: as many as CPUs.
+    Cpus,
+    /// `N`: at most N.
+    AtMost(usize),
+    /// `false`: one at a time, in file order.
+    Sequential,
+}
+
+impl Parallel {
+    /// The number of jobs that may run at once.
+    pub(crate) fn limit(self) -> usize {
+        match self {
+            Self::Cpus => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            Self::AtMost(n) => n,
+            Self::Sequential => 1,
+        }
+    }
+}
+
+/// One job, as validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Job {
+    pub(crate) name: String,
+    pub(crate) run: String,
+    pub(crate) background: bool,
+    pub(crate) needs: Vec<String>,
+    /// In file order: later values may refer to earlier ones.
+    pub(crate) env: Vec<(String, String)>,
+    /// Relative to the work tree root; never leaves it.
+    pub(crate) root: Option<String>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// One event's jobs and how to run them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EventConfig {
+    pub(crate) fail_mode: FailMode,
+    pub(crate) parallel: Parallel,
+    pub(crate) jobs: Vec<Job>,
+}
+
+impl EventConfig {
+    /// For each job, the indices of the jobs it needs.
+    pub(crate) fn needs(&self) -> Vec<Vec<usize>> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| (job.name.as_str(), i))
+            .collect();
+        self.jobs
+            .iter()
+            .map(|job| {
+                job.needs
+                    .iter()
+                    .filter_map(|need| index.get(need.as_str()).copied())
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A whole, valid `daft.yml` (with `daft.local.yml` merged in).
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) events: BTreeMap<String, EventConfig>,
+}
+
+impl Config {
+    /// The event's config, if it has jobs.
+    pub(crate) fn event(&self, name: &str) -> Option<&EventConfig> {
+        self.events.get(name).filter(|event| !event.jobs.is_empty())
+    }
+}
+
+impl Sources {
+    /// Parses and validates both files.
+    pub(crate) fn parse(&self) -> Result<Config, ConfigError> {
+        let mut file = raw::parse(&self.main)?;
+        if let Some(local) = &self.local {
+            merge(&mut file, raw::parse(local)?);
+        }
+        validate(file, &self.main.path).map_err(|mut err| {
+            if let (None, Some(job)) = (err.location, &err.job) {
+                let source = std::iter::once(&self.main)
+                    .chain(&self.local)
+                    .find(|s| s.path == err.path);
+                err.location =
+                    source.and_then(|s| graph::locate_job(&String::from_utf8_lossy(&s.bytes), job));
+            }
+            err
+        })
+    }
+}
+
+/// `daft.local.yml` replaces jobs by name, adds new ones, and overrides event settings.
+fn merge(file: &mut raw::RawFile, local: raw::RawFile) {
+    for (name, overrides) in local.hooks {
+        let Some((_, event)) = file.hooks.iter_mut().find(|(n, _)| *n == name) else {
+            file.hooks.push((name, overrides));
+            continue;
+        };
+        event.fail_mode = overrides.fail_mode.or(event.fail_mode);
+        event.parallel = overrides.parallel.or(event.parallel);
+        for job in overrides.jobs {
+            match event.jobs.iter_mut().find(|(j, _)| j.name == job.0.name) {
+                Some(slot) => *slot = job,
+                None => event.jobs.push(job),
+            }
+        }
+    }
+}
+
+fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError> {
+    let mut events = BTreeMap::new();
+    for (name, raw_event) in file.hooks {
+        let jobs = raw_event
+            .jobs
+            .into_iter()
+            .map(|(job, _origin)| Job {
+                name: job.name,
+                run: job.run,
+                background: job.background,
+                needs: job.needs,
+                env: job.env,
+                root: job.root,
+                timeout: job.timeout,
+            })
+            .collect();
+        let fail_mode = raw_event.fail_mode.unwrap_or(if event::can_veto(&name) {
+            FailMode::Abort
+        } else {
+            FailMode::Warn
+        });
+        let config = EventConfig {
+            fail_mode,
+            parallel: raw_event.parallel.unwrap_or(Parallel::Cpus),
+            jobs,
+        };
+        graph::check(&name, &config, main_path)?;
+        events.insert(name, config);
+    }
+    Ok(Config { events })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Sources {
+            main: Source {
+                path: "daft.yml".into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+            local: None,
+        }
+        .parse()
+    }
+
+    #[test]
+    fn values_that_cannot_run_are_refused_where_they_are() {
+        let job = |extra: &str| {
+            format!(
+                "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n{extra}"
+            )
+        };
+        let err = parse(&job("        timeout: 18446744073709551615\n")).unwrap_err();
+        assert_eq!(err.location, Some((6, 18)), "{err}");
+        assert!(err.message.contains("longest daft allows"), "{err}");
+        let err = parse(
+            "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: \"\\0\"\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("NUL"), "{err}");
+        assert_eq!(err.location.map(|l| l.0), Some(5), "{err}");
+        let err = parse("hooks:\n  worktree-post-create:\n    jobs: [7]\n").unwrap_err();
+        assert!(err.message.contains("expected a job"), "{err}");
+        assert!(!err.message.contains("Raw"), "{err}");
+        let err = parse("nope: 1\n").unwrap_err();
+        assert!(!err.message.contains("Raw"), "{err}");
+    }
+
+    #[test]
+    fn aliases_cannot_expand_without_bound() {
+        // One job with 2,500 env keys, repeated by 1,200 aliases: the shape that took seconds.
+        let mut text = String::from(
+            "hooks:\n  post-merge:\n    jobs:\n      - &job\n        name: j\n        run: 'true'\n        env:\n",
+        );
+        text.extend((0..2500).map(|i| format!("          K{i}: v\n")));
+        text.push_str(&"      - *job\n".repeat(1200));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("aliases"), "{err}");
+    }
+
+    /// Pieces of daft.yml, good and bad, so that random documents get past the YAML parser
+    /// often enough to exercise validation too.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "hooks:\n",
+            "  worktree-post-create:\n",
+            "  pre-commit:\n",
+            "    jobs:\n",
+            "    parallel: 2\n",
+            "    parallel: false\n",
+            "    fail_mode: abort\n",
+            "      - name: a\n",
+            "      - name: b\n",
+            "      - &j name: c\n",
+            "      - *j\n",
+            "        run: 'true'\n",
+            "        needs: [a]\n",
+            "        needs: [b]\n",
+            "        background: true\n",
+            "        timeout: 1m\n",
+            "        timeout: 99999999999999999999\n",
+            "        timeout: x\n",
+            "        root: ../x\n",
+            "        env: {A: ${B}}\n",
+            "- ",
+            ": ",
+            "[",
+            "]",
+            "{",
+            "}",
+            "&a ",
+            "*a ",
+            "\"",
+            "'",
+            "\t",
+            "\n",
+            "#",
+            "\u{0}",
+            "\\0",
+            "ü",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn parsing_never_panics(pieces in prop::collection::vec(piece(), 0..40)) {
+            let _ = parse(&pieces.concat());
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,300}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn a_valid_config_has_an_acyclic_graph_and_runnable_values(pieces in prop::collection::vec(piece(), 0..40)) {
+            if let Ok(config) = parse(&pieces.concat()) {
+                for event in config.events.values() {
+                    prop_assert!(graph::find_cycle(&event.needs()).is_none());
+                    for job in &event.jobs {
+                        prop_assert!(!job.run.contains('\0'));
+                        prop_assert!(job.timeout.is_none_or(|t| t <= raw::MAX_TIMEOUT));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Config mode: daft registered with git's config-based hooks (git ≥ 2.54), one
+//! `hook.daft-<event>` per event it needs. git runs the repository's own hooks and every other
+//! tool's as it would without daft; daft chains nothing and owns no hooks directory.
+//!
+//! The registered command checks that daft is still there: a deleted binary must not fail
+//! every `git switch` or block a commit, so it says what to do and lets git carry on.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+use std::path::Path;
+use std::process::Stdio;
+
+use anyhow::{Result, bail};
+
+use super::Target;
+use crate::git;
+
+/// The friendly name daft registers an event under (never a hook name itself: git refuses that).
+pub(crate) fn friendly_name(event: &str) -> String {
+    format!("daft-{event}")
+}
+
+/// The shell line git runs for `event` (git appends `"$@"`, the hook's arguments).
+pub(crate) fn command(bin: &Path, event: &str, scope: &str) -> OsString {
+    let bin_q = sh_quote(bin.as_os_str().as_bytes());
+    let message = format!(
+        "daft: {} is gone, so daft's {event} jobs did not run; reinstall daft, or take it out of git: git config {scope} --remove-section hook.{}",
+        bin.display(),
+        friendly_name(event)
+    );
+    let mut line = b"f() { if [ -x ".to_vec();
+    line.extend_from_slice(&bin_q);
+    line.extend_from_slice(b" ]; then exec ");
+    line.extend_from_slice(&bin_q);
+    line.extend_from_slice(format!(" hook {event} \"$@\"; fi; printf '%s\\n' ").as_bytes());
+    line.extend_from_slice(&sh_quote(message.as_bytes()));
+    line.extend_from_slice(b" >&2; }; f");
+    OsString::from_vec(line)
+}
+
+fn sh_quote(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'\''];
+    for &b in bytes {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+/// Registers `event` in the config of `scope` (run in `dir`).
+pub(crate) fn register(dir: &Path, scope: &str, bin: &Path, event: &str) -> Result<()> {
+    let name = friendly_name(event);
+    let cmd = command(bin, event, scope);
+    let mut set = git::command(dir);
+    set.arg("config")
+        .arg(scope)
+        .arg(format!("hook.{name}.command"))
+        .arg(&cmd);
+    run(set)?;
+    git::output(
+        dir,
+        &[
+            "config",
+            scope,
+            "--replace-all",
+            &format!("hook.{name}.event"),
+            event,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Takes `event`'s registration out of `scope`, if it is there.
+pub(crate) fn unregister(dir: &Path, scope: &str, event: &str) -> Result<bool> {
+    let out = git::command(dir)
+        .args(["config", scope, "--remove-section"])
+        .arg(format!("hook.{}", friendly_name(event)))
+        .stdin(Stdio::null())
+        .output()?;
+    Ok(out.status.success())
+}
+
+/// The events registered in `scope`, with their commands.
+pub(crate) fn registered(dir: &Path, scope: &str) -> Result<Vec<(String, String)>> {
+    let Some(out) = git::config_get(dir, &[scope, "--get-regexp", r"^hook\.daft-.*\.command$"])?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(out
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(' ')?;
+            let event = key.strip_prefix("hook.daft-")?.strip_suffix(".command")?;
+            Some((event.to_owned(), value.to_owned()))
+        })
+        .collect())
+}
+
+/// What every install registers: `post-checkout`, which carries worktree creation and clones.
+pub(super) fn register_base(target: &Target, bin: &Path) -> Result<()> {
+    register(
+        &target.dir,
+        target.scope(),
+        bin,
+        crate::event::POST_CHECKOUT,
+    )
+}
+
+/// Takes every registration of daft out of the target's scope.
+pub(super) fn unregister_all(target: &Target) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for (event, _) in registered(&target.dir, target.scope())? {
+        if unregister(&target.dir, target.scope(), &event)? {
+            lines.push(format!(
+                "removed hook.{} from git's {} config",
+                friendly_name(&event),
+                target.scope().trim_start_matches('-')
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+fn run(mut cmd: std::process::Command) -> Result<()> {
+    let out = cmd.stdin(Stdio::null()).output()?;
+    if !out.status.success() {
+        bail!(
+            "git config failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! Hooks-path mode: a shim for every git hook name in a directory of daft's own, and
+//! `core.hooksPath` pointed at it. Each shim runs the hook that was in effect before daft (the
+//! previous `core.hooksPath`, wherever it was set, or git's own hooks directory), so a hook
+//! added there later runs too. Files another tool writes into daft's directory are adopted —
+//! moved aside and run after the previous hook — and every file daft did not write goes back
+//! where it belongs on uninstall. Nothing is deleted that daft did not create.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use super::{Mode, Record, Target};
+use crate::event::GIT_HOOKS;
+use crate::files::write_atomically;
+use crate::previous::SHIM_MARK;
+use crate::{env, git};
+
+/// The shim every hook name gets, with `@BIN@`, `@PREVIOUS@` and `@ADOPTED@` to fill in.
+const SHIM: &str = include_str!("../../hooks/shim.sh");
+
+pub(super) struct Installed {
+    pub(super) lines: Vec<String>,
+    pub(super) shadowed: bool,
+}
+
+/// A `core.hooksPath` setting as git sees it: the value, its scope and the file it is in.
+#[derive(Debug, Clone)]
+pub(crate) struct Setting {
+    pub(crate) value: String,
+    pub(crate) scope: String,
+    pub(crate) origin: String,
+}
+
+/// The `core.hooksPath` git uses in `dir`, with where it comes from (includes followed).
+pub(crate) fn effective(dir: &Path, scopes: &[&str]) -> Result<Option<Setting>> {
+    let mut args = vec!["--show-origin", "--show-scope", "--includes"];
+    args.extend_from_slice(scopes);
+    args.extend(["--get", "core.hooksPath"]);
+    let Some(line) = git::config_get(dir, &args)? else {
+        return Ok(None);
+    };
+    let mut parts = line.splitn(3, '\t');
+    let (scope, origin, value) = (parts.next(), parts.next(), parts.next());
+    Ok(Some(Setting {
+        scope: scope.unwrap_or_default().to_owned(),
+        origin: origin
+            .unwrap_or_default()
+            .trim_start_matches("file:")
+            .to_owned(),
+        value: value.unwrap_or_default().to_owned(),
+    }))
+}
+
+/// Whether the file at `path` is one of daft's shims (this version's or an older one).
+pub(crate) fn is_shim(path: &Path) -> bool {
+    fs::read(path).is_ok_and(|bytes| {
+        bytes.len() < 8192
+            && bytes
+                .windows(SHIM_MARK.len())
+                .any(|w| w == SHIM_MARK.as_bytes())
+    })
+}
+
+/// Installs (or refreshes) the shims. `existing` is this scope's hooks-path record, if daft
+/// was installed so before.
+pub(super) fn install(target: &Target, bin: &Path, existing: Option<&Record>) -> Result<Installed> {
+    let ours = target.hooks_dir();
+    let ours_text = ours.to_string_lossy().into_owned();
+    let mut lines = Vec::new();
+    let raw = git::config_get(&target.dir, &[target.scope(), "--get", "core.hooksPath"])?;
+    let already = raw.as_deref() == Some(ours_text.as_str());
+    let before = effective(&target.dir, &[])?.filter(|setting| setting.value != ours_text);
+    // Re-installing over daft's own setting keeps what was recorded the first time.
+    let (previous, chain) = match existing {
+        Some(record) if already => (record.previous.clone(), record.chain.clone()),
+        _ => (raw.clone(), chain_dir(target, before.as_ref())),
+    };
+    fs::create_dir_all(&ours).with_context(|| format!("cannot create {}", ours.display()))?;
+    lines.extend(adopt(target)?);
+    write_shims(target, bin, chain.as_deref())?;
+    target.write_record(&Record {
+        mode: Mode::HooksPath,
+        bin: Some(bin.to_owned()),
+        previous,
+        chain: chain.clone(),
+        config_file: global_config_file(target)?,
+    })?;
+    if already {
+        lines.push(format!("refreshed the shims in {}", ours.display()));
+    } else {
+        let mut set = git::command(&target.dir);
+        set.args(["config", target.scope(), "core.hooksPath"])
+            .arg(&ours);
+        let out = set.stdin(std::process::Stdio::null()).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "git config core.hooksPath failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        lines.push(format!(
+            "core.hooksPath ({}) → {}",
+            target.scope().trim_start_matches('-'),
+            ours.display()
+        ));
+    }
+    match &chain {
+        Some(dir) => lines.push(format!(
+            "the hooks in {dir} (the previous core.hooksPath) still run first"
+        )),
+        None if target.global => {
+            lines.push("each repository's own .git/hooks still run first".into());
+        }
+        None => lines.push("the repository's own .git/hooks still run first".into()),
+    }
+    let after = effective(&target.dir, &[])?;
+    let shadowed = after.as_ref().is_some_and(|s| s.value != ours_text);
+    if let Some(setting) = after.filter(|s| s.value != ours_text) {
+        lines.push(format!(
+            "but git will not call daft here: core.hooksPath is {} from {} ({} scope), which takes precedence over daft's; remove that setting (git config --{} --unset core.hooksPath{}) and run `daft install` again, or use config mode (git 2.54 or later)",
+            setting.value,
+            setting.origin,
+            setting.scope,
+            setting.scope,
+            if setting.scope == "command" { "; or stop passing -c core.hooksPath" } else { "" }
+        ));
+    }
+    Ok(Installed { lines, shadowed })
+}
+
+/// The hooks directory the shims hand over to first: the `core.hooksPath` in effect before
+/// daft (a relative one stays relative to the work tree, as git reads it). `None` means each
+/// repository's own hooks directory. A local install over daft's own global one chains to
+/// what that one chains to, never to daft again.
+fn chain_dir(target: &Target, before: Option<&Setting>) -> Option<String> {
+    let before = before?;
+    let global = Target::global().ok();
+    let global_hooks = global.as_ref().map(Target::hooks_dir);
+    if !target.global
+        && global_hooks
+            .as_ref()
+            .is_some_and(|g| expand_home(&before.value) == g.to_string_lossy())
+    {
+        let previous = global
+            .and_then(|g| g.read_record().ok().flatten())
+            .and_then(|r| r.previous);
+        return previous.map(|p| expand_home(&p));
+    }
+    Some(expand_home(&before.value))
+}
+
+/// Git expands a leading `~/` in path settings; so must we, to find the same directory.
+fn expand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), env::home()) {
+        (Some(rest), Ok(home)) => home.join(rest).to_string_lossy().into_owned(),
+        _ => path.to_owned(),
+    }
+}
+
+/// The file `git config --global` writes to, and whether it exists now.
+fn global_config_file(target: &Target) -> Result<Option<(PathBuf, bool)>> {
+    if !target.global {
+        return Ok(None);
+    }
+    let file = if let Some(file) = std::env::var_os("GIT_CONFIG_GLOBAL") {
+        PathBuf::from(file)
+    } else {
+        let home = env::home()?.join(".gitconfig");
+        let xdg = std::env::var_os("XDG_CONFIG_HOME").map_or_else(
+            || env::home().map(|h| h.join(".config")),
+            |d| Ok(PathBuf::from(d)),
+        )?;
+        let xdg = xdg.join("git").join("config");
+        if !home.exists() && xdg.exists() {
+            xdg
+        } else {
+            home
+        }
+    };
+    let exists = file.exists();
+    Ok(Some((file, exists)))
+}
+
+/// `'…'` with embedded quotes escaped, for sh.
+fn sh_quote(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'\''];
+    for &b in bytes {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+fn shim_text(target: &Target, bin: &Path, chain: Option<&str>) -> Vec<u8> {
+    let fill = |text: &[u8], from: &str, to: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len() + to.len());
+        let mut rest = text;
+        while let Some(at) = rest.windows(from.len()).position(|w| w == from.as_bytes()) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(to);
+            rest = &rest[at + from.len()..];
+        }
+        out.extend_from_slice(rest);
+        out
+    };
+    let text = fill(
+        SHIM.as_bytes(),
+        "@BIN@",
+        &sh_quote(bin.as_os_str().as_bytes()),
+    );
+    let text = fill(
+        &text,
+        "@PREVIOUS@",
+        &sh_quote(chain.unwrap_or("").as_bytes()),
+    );
+    fill(
+        &text,
+        "@ADOPTED@",
+        &sh_quote(target.adopted_dir().as_os_str().as_bytes()),
+    )
+}
+
+/// A shim under every hook name that holds no other tool's file, and under the names other
+/// tools gave daft's shims (`pre-commit.legacy`), so those keep calling the current daft.
+fn write_shims(target: &Target, bin: &Path, chain: Option<&str>) -> Result<()> {
+    let dir = target.hooks_dir();
+    let text = shim_text(target, bin, chain);
+    let renamed = fs::read_dir(&dir)?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| is_shim(path))
+        .collect::<Vec<_>>();
+    let names = GIT_HOOKS.iter().map(|name| dir.join(name));
+    for path in names.chain(renamed) {
+        if path.symlink_metadata().is_ok() && !is_shim(&path) {
+            continue; // another tool's hook: adopted, or chaining to ours (see `adopt`)
+        }
+        if fs::read(&path).is_ok_and(|old| old == text) {
+            continue;
+        }
+        write_atomically(&path, &text)?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make {} executable", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Which tool wrote a hook file, for messages.
+fn tool_of(bytes: &[u8]) -> &'static str {
+    let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    if has("prek") {
+        "prek"
+    } else if has("pre-commit") && has("legacy") {
+        "pre-commit"
+    } else if has("lefthook") {
+        "lefthook"
+    } else if has("husky") {
+        "husky"
+    } else {
+        "someone else"
+    }
+}
+
+/// Deals with files daft did not write in its hooks directory. A hook under a git hook name
+/// that runs daft's shim (prek and pre-commit run it as `<name>.legacy`) stays: both fire. Any
+/// other is moved to the adopted directory, where the shim runs it right after the previous
+/// hook, and the shim takes its name back. Files git would never run are left alone.
+fn adopt(target: &Target) -> Result<Vec<String>> {
+    let dir = target.hooks_dir();
+    let mut lines = Vec::new();
+    for entry in fs::read_dir(&dir)?.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "daft.env" {
+            crate::files::remove_if_present(&path)?; // an older daft's; the shims hold it now
+            continue;
+        }
+        if is_shim(&path) || !GIT_HOOKS.contains(&name.as_str()) {
+            continue;
+        }
+        let bytes = fs::read(&path).unwrap_or_default();
+        let legacy = dir.join(format!("{name}.legacy"));
+        let tool = tool_of(&bytes);
+        if is_shim(&legacy) && bytes.windows(6).any(|w| w == b"legacy") {
+            lines.push(format!(
+                "{name}: {tool}'s hook runs first and calls daft's shim ({name}.legacy); both fire"
+            ));
+            continue;
+        }
+        let adopted = target.adopted_dir();
+        fs::create_dir_all(&adopted)?;
+        let mut dest = adopted.join(&name);
+        let mut n = 1;
+        while dest.symlink_metadata().is_ok() && fs::read(&dest).ok().as_deref() != Some(&bytes) {
+            dest = adopted.join(format!("{name}.{n}"));
+            n += 1;
+        }
+        move_file(&path, &dest)?;
+        for old in [legacy, dir.join(format!("{name}.old"))] {
+            if is_shim(&old) {
+                crate::files::remove_if_present(&old)?;
+            }
+        }
+        lines.push(format!(
+            "{name}: {tool}'s hook was in daft's hooks directory; moved it to {} — it runs right after the previous hook, and daft's shim is back",
+            dest.display()
+        ));
+    }
+    Ok(lines)
+}
+
+/// Renames `from` to `to`, copying when they are on different file systems.
+fn move_file(from: &Path, to: &Path) -> Result<()> {
+    if fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to)
+        .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+    fs::remove_file(from).with_context(|| format!("cannot remove {}", from.display()))
+}
+
+pub(super) fn uninstall(target: &Target, record: Option<&Record>) -> Result<Vec<String>> {
+    let ours = target.hooks_dir();
+    let ours_text = ours.to_string_lossy().into_owned();
+    let mut lines = Vec::new();
+    let raw = git::config_get(&target.dir, &[target.scope(), "--get", "core.hooksPath"])?;
+    if raw.as_deref() == Some(ours_text.as_str()) {
+        let previous = record.and_then(|r| r.previous.clone());
+        let mut cmd = git::command(&target.dir);
+        cmd.args(["config", target.scope()]);
+        if let Some(previous) = &previous {
+            cmd.args(["core.hooksPath", previous]);
+            lines.push(format!("core.hooksPath restored to {previous}"));
+        } else {
+            cmd.args(["--unset", "core.hooksPath"]);
+            lines.push(if record.is_some() {
+                "core.hooksPath unset, as it was".into()
+            } else {
+                "core.hooksPath unset (what it was before daft is not known: the install record is missing or damaged)".into()
+            });
+        }
+        let out = cmd.stdin(std::process::Stdio::null()).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "cannot restore core.hooksPath: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        if let Some((file, false)) = record.and_then(|r| r.config_file.as_ref()) {
+            // We created the file; if nothing but our setting was ever in it, take it away again.
+            if fs::metadata(file).is_ok_and(|m| m.len() == 0) {
+                let _ = fs::remove_file(file);
+            }
+        }
+    } else if let Some(value) = &raw
+        && (ours.exists() || record.is_some_and(|r| r.mode == Mode::HooksPath))
+    {
+        lines.push(format!(
+            "core.hooksPath is now {value}, not daft's; left it alone"
+        ));
+    }
+    if ours.exists() || target.adopted_dir().exists() {
+        lines.extend(return_files(target)?);
+    }
+    Ok(lines)
+}
+
+/// Removes daft's shims and puts every other file of daft's hooks and adopted directories
+/// where git will look for it now that daft is gone.
+fn return_files(target: &Target) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let home = where_hooks_go(target)?;
+    for dir in [target.adopted_dir(), target.hooks_dir()] {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap_or_default().to_owned();
+            if is_shim(&path) || name == "daft.env" {
+                crate::files::remove_if_present(&path)?;
+                continue;
+            }
+            let Some(home) = &home else {
+                lines.push(format!(
+                    "kept {}: daft did not write it, and no hooks directory is in effect to return it to",
+                    path.display()
+                ));
+                continue;
+            };
+            // A numbered copy from adopting twice goes back under its hook's name.
+            let base = name.to_string_lossy();
+            let base = base
+                .rsplit_once('.')
+                .filter(|(_, n)| n.parse::<u32>().is_ok())
+                .map_or(base.as_ref(), |(b, _)| b)
+                .to_owned();
+            lines.push(return_one(&path, home, &base)?);
+        }
+        if fs::remove_dir(&dir).is_ok() {
+            lines.push(format!("removed {}", dir.display()));
+        }
+    }
+    Ok(lines)
+}
+
+/// Puts `path` at `home/name`, where git runs it once daft is gone.
+fn return_one(path: &Path, home: &Path, name: &str) -> Result<String> {
+    fs::create_dir_all(home)?;
+    let dest = home.join(name);
+    let bytes = fs::read(path).unwrap_or_default();
+    if dest.symlink_metadata().is_err() {
+        move_file(path, &dest)?;
+        return Ok(format!(
+            "moved {} back to {}",
+            path.display(),
+            dest.display()
+        ));
+    }
+    if fs::read(&dest).is_ok_and(|existing| existing == bytes) {
+        crate::files::remove_if_present(path)?;
+        return Ok(format!("{} is already in place", dest.display()));
+    }
+    // prek and pre-commit run the hook they replaced as `<name>.legacy`: keep that chain.
+    let legacy = home.join(format!("{name}.legacy"));
+    if bytes.windows(6).any(|w| w == b"legacy") && legacy.symlink_metadata().is_err() {
+        move_file(&dest, &legacy)?;
+        move_file(path, &dest)?;
+        return Ok(format!(
+            "moved {} back to {} (the hook that was there is now {name}.legacy, which it runs first)",
+            path.display(),
+            dest.display()
+        ));
+    }
+    Ok(format!(
+        "kept {}: {} already exists and differs; compare the two and merge them by hand",
+        path.display(),
+        dest.display()
+    ))
+}
+
+/// The hooks directory git uses once daft's setting is gone: the restored `core.hooksPath`
+/// (relative to the work tree), or a repository's own `hooks` directory. For a global install
+/// without a previous setting there is no one place.
+fn where_hooks_go(target: &Target) -> Result<Option<PathBuf>> {
+    let setting = effective(&target.dir, &[])?;
+    let ours = target.hooks_dir();
+    match setting.filter(|s| Path::new(&expand_home(&s.value)) != ours) {
+        Some(setting) => Ok(Some(target.dir.join(expand_home(&setting.value)))),
+        None if target.global => Ok(None),
+        None => Ok(target.daft_dir.parent().map(|common| common.join("hooks"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `hooks/` holds the shim and one link to it per git hook name, as the shims are installed.
+    #[test]
+    fn hooks_dir_links_every_hook_name_to_the_shim() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n != "shim.sh")
+            .collect();
+        names.sort();
+        let mut expected: Vec<String> = super::GIT_HOOKS.iter().map(|n| (*n).to_owned()).collect();
+        expected.sort();
+        assert_eq!(names, expected);
+        for name in names {
+            assert_eq!(
+                std::fs::read_link(dir.join(&name)).unwrap(),
+                std::path::Path::new("shim.sh"),
+                "{name}"
+            );
+        }
+    }
+}
