@@ -16,8 +16,11 @@ if [ -f "$gd" ] && read -r gd <"$gd"; then gd=${gd#gitdir: }; fi
 common=$gd
 if [ -f "$gd/commondir" ] && read -r common <"$gd/commondir"; then
 	case $common in /*) ;; *) common=$gd/$common ;; esac
+	case $common in */worktrees/*/../..) common=${common%/worktrees/*/../..} ;; esac
 fi
-prev=${DAFT_PREVIOUS_HOOKS:-$common/hooks}
+# Named as git names it ($0 of the hook): hooks/x in a bare repository, not ./hooks/x.
+prev=${DAFT_PREVIOUS_HOOKS:-${common#./}/hooks}
+[ "$prev" = ./hooks ] && prev=hooks
 daft=
 [ -e "$common/daft/events/$hook" ] && daft=1
 [ "$hook" = post-checkout ] && case $1 in *[!0]*) ;; *) daft=1 ;; esac

@@ -43,11 +43,14 @@ pub(crate) fn find(hook: &str, common_dir: Option<&Path>, cwd: &Path) -> Chain {
         }),
     };
     if let Some(dir) = dir {
+        // Run as git would name it (the hook's $0): relative to where hooks run, if it was.
         let path = dir.join(hook);
         let absolute = cwd.join(&path);
         if absolute.metadata().is_ok() && !is_shim(&absolute) {
             if sys::executable(&absolute) {
-                chain.hooks.push(absolute);
+                chain
+                    .hooks
+                    .push(if path.is_relative() { path } else { absolute });
             } else {
                 chain.ignored = Some(path);
             }

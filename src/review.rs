@@ -64,9 +64,12 @@ fn listing(out: &mut String, source: &Source) {
     }
 }
 
-/// A unified diff of `old` → `new` by lines, three lines of context, made visible.
+/// A unified diff of `old` → `new` by lines (split at `\n` only: a carriage return is part of
+/// its line, and shown), three lines of context, made visible.
 fn diff(out: &mut String, old: &[u8], new: &[u8]) {
-    let diff = TextDiff::configure().diff_lines(old, new);
+    let old: Vec<&[u8]> = old.split_inclusive(|&b| b == b'\n').collect();
+    let new: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
+    let diff = TextDiff::configure().diff_slices(&old, &new);
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         let _ = writeln!(out, "{}", hunk.header());
         for change in hunk.iter_changes() {

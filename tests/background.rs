@@ -247,6 +247,40 @@ fn start_and_remove_go_through_git_and_its_hooks() {
     assert!(!group_alive(pid));
 }
 
+#[test]
+fn remove_changes_nothing_when_git_would_refuse() {
+    let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "warm", "running");
+    // Dirty: git would refuse without --force, so the job keeps running.
+    std::fs::write(wt.join("scratch"), "x").unwrap();
+    repo.daft(&["remove", wt.to_str().unwrap()])
+        .fails_with(2)
+        .stderr_has("modified or untracked files")
+        .stderr_has("nothing was changed");
+    assert_eq!(job(&repo, &wt, "warm")["status"], "running");
+    // Locked: the same.
+    std::fs::remove_file(wt.join("scratch")).unwrap();
+    repo.git(&[
+        "worktree",
+        "lock",
+        "--reason",
+        "in use",
+        wt.to_str().unwrap(),
+    ])
+    .ok();
+    repo.daft(&["remove", "--force", wt.to_str().unwrap()])
+        .fails_with(2)
+        .stderr_has("is locked (in use)")
+        .stderr_has("git worktree unlock");
+    assert_eq!(job(&repo, &wt, "warm")["status"], "running");
+    assert!(wt.exists());
+    repo.git(&["worktree", "unlock", wt.to_str().unwrap()]).ok();
+    repo.daft(&["remove", wt.to_str().unwrap()])
+        .ok()
+        .stdout_has("cancelled warm");
+}
+
 fn find_record(dir: &Path, name: &str) -> Option<PathBuf> {
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();

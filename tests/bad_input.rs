@@ -94,3 +94,129 @@ fn paths_with_spaces_quotes_and_non_ascii_work() {
         .ok()
         .stdout_has("succeeded");
 }
+
+#[test]
+fn job_names_never_collide_with_daft_s_own_files() {
+    let names = [
+        "run",
+        "plan",
+        "stdin",
+        "supervisor",
+        "jobs",
+        "unseen-failures",
+    ];
+    let jobs: String = names
+        .iter()
+        .map(|name| format!("      - name: {name}\n        run: echo {name}-said-this\n"))
+        .collect();
+    let repo = TestRepo::installed(&format!(
+        "hooks:\n  worktree-post-create:\n    jobs:\n{jobs}      - name: bg\n        run: 'true'\n        background: true\n        needs: [run, plan]\n"
+    ));
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
+    let wt = repo.path("wt");
+    crate::common::wait_until(
+        std::time::Duration::from_secs(10),
+        "the background job",
+        || crate::common::runs(&repo, &wt)[0]["jobs"][names.len()]["status"] == "succeeded",
+    );
+    let statuses = crate::common::only_run_statuses(&repo, &wt);
+    assert!(statuses.iter().all(|s| s == "succeeded"), "{statuses:?}");
+    for name in names {
+        repo.daft_in(&wt, &["hooks", "log", "show", name])
+            .ok()
+            .stdout_has(&format!("{name}-said-this"));
+    }
+}
+
+#[test]
+fn values_that_cannot_run_are_config_errors_with_their_place() {
+    let job = |extra: &str| {
+        format!(
+            "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n{extra}"
+        )
+    };
+    for (text, message) in [
+        (
+            job("        timeout: 18446744073709551615\n"),
+            "daft.yml:6:18: hooks.worktree-post-create.jobs[0].timeout: timeout 213503982334601d07h is more than the longest",
+        ),
+        (
+            job("        timeout: 99999999999999999999h\n"),
+            "daft.yml:6:18:",
+        ),
+        (job("        timeout: -5\n"), "is negative"),
+        (
+            "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: \"\\0\"\n"
+                .to_owned(),
+            "daft.yml:5:14:",
+        ),
+        (job("        root: \"a\\0b\"\n"), "NUL"),
+        (
+            job("        env: {\"A\\0\": x}\n"),
+            "not a valid environment variable name",
+        ),
+        (job("        needs: [\"../x\"]\n"), "not a job name"),
+    ] {
+        let repo = TestRepo::new().daft_yml(&text);
+        let err = repo.daft(&["validate"]).fails_with(2).stderr();
+        assert!(err.contains(message), "{text}\n{err}");
+        for internal in ["Raw", "struct", "Duration", "usize"] {
+            assert!(!err.contains(internal), "{err}");
+        }
+    }
+}
+
+#[test]
+fn an_untrusted_alias_bomb_costs_the_hook_no_parsing_and_validate_refuses_it_quickly() {
+    // 1,200 aliases of a job with a 2,500-key env: minutes of parsing before.
+    let mut text = String::from(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - &job\n        name: j\n        run: 'true'\n        env:\n",
+    );
+    text.extend((0..2500).map(|i| format!("          K{i}: v\n")));
+    text.push_str(&"      - *job\n".repeat(1200));
+    let repo = TestRepo::new().daft_yml(&text).commit().install();
+    // Deadlines guard against a hang; they are not the measure (bench/ has that).
+    let started = std::time::Instant::now();
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"])
+        .ok()
+        .stderr_has("not trusted");
+    repo.daft(&["validate"])
+        .fails_with(2)
+        .stderr_has("YAML aliases repeat what they point to");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn a_damaged_run_record_is_shown_without_its_times_not_a_panic() {
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n",
+    );
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
+    let wt = repo.path("wt");
+    let record = walk(&repo.common_dir().join("daft/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("jobs/a.json"))
+        .unwrap();
+    let text = read(&record).replace("\"started_at\":", "\"started_at\":-1e300,\"x\":");
+    std::fs::write(&record, text).unwrap();
+    let out = repo.daft_in(&wt, &["hooks", "log", "show"]).ok();
+    assert!(out.stdout().contains("succeeded"), "{}", out.stdout());
+    assert!(out.stdout().contains("damaged"), "{}", out.stdout());
+    repo.daft_in(&wt, &["hooks", "log", "show", "--json"]).ok();
+    // Garbage in place of a record: the run is listed, the job is skipped with a note.
+    std::fs::write(&record, "{not json").unwrap();
+    repo.daft_in(&wt, &["hooks", "log", "show"]).ok();
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

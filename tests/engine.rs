@@ -240,3 +240,8 @@ fn hooks_run_respects_trust() {
         .fails_with(1)
         .stderr_has("untrusted");
 }
+
+#[test]
+fn a_hangup_ends_the_synchronous_jobs_like_sigterm() {
+    a_signal_stops_every_job_process("HUP", 129);
+}

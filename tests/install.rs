@@ -226,3 +226,99 @@ fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
         .fails_with(2)
         .stderr_has("daft.yml:2:");
 }
+
+#[test]
+fn a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost() {
+    let repo = TestRepo::new().install();
+    let dir = repo.common_dir().join("daft/hooks");
+    let log = repo.path("mine.log");
+    // A hook of the user's, written straight into daft's directory, and a note.
+    hook(
+        &dir.join("post-merge"),
+        &format!("echo mine >> '{}'", log.display()),
+    );
+    std::fs::write(dir.join("NOTES"), "keep me\n").unwrap();
+    repo.daft(&["install"]).ok().stdout_has("post-merge");
+    // Adopted: still runs, right after the repository's own hooks.
+    repo.git(&["merge", "-q", "--no-edit", "main"]).ok();
+    repo.git(&["branch", "side"]).ok();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "ahead"])
+        .ok();
+    repo.git(&["switch", "-q", "side"]).ok();
+    repo.git(&["merge", "-q", "--no-edit", "main"]).ok();
+    assert_eq!(read(&log), "mine\n");
+    repo.daft(&["uninstall"]).ok();
+    // Back where git runs it without daft, and the note beside it.
+    assert!(repo.common_dir().join("hooks/post-merge").exists());
+    assert_eq!(read(&repo.common_dir().join("hooks/NOTES")), "keep me\n");
+    repo.git(&["switch", "-q", "main"]).ok();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "more"])
+        .ok();
+    repo.git(&["switch", "-q", "side"]).ok();
+    repo.git(&["merge", "-q", "--no-edit", "main"]).ok();
+    assert_eq!(read(&log), "mine\nmine\n");
+}
+
+#[test]
+fn a_hooks_path_set_through_an_include_is_chained_and_restored() {
+    let repo = TestRepo::new();
+    let log = repo.path("included.log");
+    hook(
+        &repo.root.join("team-hooks/post-checkout"),
+        &format!("echo team >> '{}'", log.display()),
+    );
+    let include = repo.path("team.gitconfig");
+    std::fs::write(&include, "[core]\n\thooksPath = team-hooks\n").unwrap();
+    repo.git(&[
+        "config",
+        "--global",
+        "includeIf.gitdir:/.path",
+        include.to_str().unwrap(),
+    ])
+    .ok();
+    let global_before = read(&repo.home().join(".gitconfig"));
+    let local_before = std::fs::read(repo.common_dir().join("config")).unwrap();
+    repo.daft(&["install"])
+        .ok()
+        .stdout_has("the hooks in team-hooks");
+    repo.git(&["switch", "-q", "-c", "other"]).ok();
+    assert_eq!(read(&log), "team\n");
+    repo.daft(&["uninstall"]).ok();
+    assert_eq!(
+        std::fs::read(repo.common_dir().join("config")).unwrap(),
+        local_before
+    );
+    assert_eq!(read(&repo.home().join(".gitconfig")), global_before);
+    repo.git(&["switch", "-q", "main"]).ok();
+    assert_eq!(read(&log), "team\nteam\n");
+}
+
+#[test]
+fn install_says_so_when_a_setting_of_higher_precedence_shadows_it() {
+    let repo = TestRepo::new();
+    // A per-worktree core.hooksPath, as some coding agents set it.
+    repo.git(&["config", "extensions.worktreeConfig", "true"])
+        .ok();
+    repo.git(&["config", "--worktree", "core.hooksPath", "agent-hooks"])
+        .ok();
+    repo.daft(&["install", "--mode", "hooks-path"])
+        .fails_with(1)
+        .stdout_has("git will not call daft here")
+        .stdout_has("worktree");
+}
+
+#[test]
+fn uninstall_restores_git_s_config_even_with_a_damaged_record() {
+    let repo = TestRepo::new();
+    let config_before = std::fs::read(repo.common_dir().join("config")).unwrap();
+    let repo = repo.install();
+    std::fs::write(repo.common_dir().join("daft/install.json"), "{damaged").unwrap();
+    repo.daft(&["uninstall"])
+        .ok()
+        .stdout_has("damaged")
+        .stdout_has("core.hooksPath unset");
+    assert_eq!(
+        std::fs::read(repo.common_dir().join("config")).unwrap(),
+        config_before
+    );
+}

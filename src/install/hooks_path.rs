@@ -21,6 +21,12 @@ use crate::{env, git};
 /// The shim every hook name gets, with `@BIN@`, `@PREVIOUS@` and `@ADOPTED@` to fill in.
 const SHIM: &str = include_str!("../../hooks/shim.sh");
 
+/// Hooks whose mere existence changes what git does (`push-to-checkout` replaces git's own
+/// update of the work tree; without a `proc-receive` git refuses the push itself). They get
+/// a symlink to the previous hook instead of a shim: dangling, so git sees no hook, until
+/// that hook exists, and then git runs it directly. daft runs no jobs for them.
+const PASS_THROUGH: [&str; 2] = ["push-to-checkout", "proc-receive"];
+
 pub(super) struct Installed {
     pub(super) lines: Vec<String>,
     pub(super) shadowed: bool,
@@ -52,6 +58,30 @@ pub(crate) fn effective(dir: &Path, scopes: &[&str]) -> Result<Option<Setting>> 
             .to_owned(),
         value: value.unwrap_or_default().to_owned(),
     }))
+}
+
+/// Whether daft wrote the file at `path`: a shim, or a pass-through link.
+pub(crate) fn is_ours(path: &Path) -> bool {
+    is_shim(path) || is_pass_through(path)
+}
+
+fn is_pass_through(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default();
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+        && PASS_THROUGH.iter().any(|hook| name == *hook)
+        && fs::read_link(path).is_ok_and(|to| to.file_name() == Some(name))
+}
+
+/// Where a pass-through link for `name` points: the previous hook, found from where git runs
+/// hooks for it (receive-pack runs them in the git dir).
+fn pass_through_target(target: &Target, chain: Option<&str>, name: &str) -> PathBuf {
+    match chain {
+        Some(dir) if Path::new(dir).is_absolute() => Path::new(dir).join(name),
+        Some(dir) => Path::new("/proc/self/cwd").join(dir).join(name),
+        None if !target.global => Path::new("../../hooks").join(name),
+        None => Path::new("/proc/self/cwd/hooks").join(name),
+    }
 }
 
 /// Whether the file at `path` is one of daft's shims (this version's or an older one).
@@ -236,7 +266,23 @@ fn write_shims(target: &Target, bin: &Path, chain: Option<&str>) -> Result<()> {
         .map(|entry| entry.path())
         .filter(|path| is_shim(path))
         .collect::<Vec<_>>();
-    let names = GIT_HOOKS.iter().map(|name| dir.join(name));
+    for name in PASS_THROUGH {
+        let path = dir.join(name);
+        let to = pass_through_target(target, chain, name);
+        if path.symlink_metadata().is_ok() && !is_ours(&path) {
+            continue; // another tool's hook: git runs it
+        }
+        if fs::read_link(&path).is_ok_and(|old| old == to) {
+            continue;
+        }
+        crate::files::remove_if_present(&path)?;
+        std::os::unix::fs::symlink(&to, &path)
+            .with_context(|| format!("cannot link {} to {}", path.display(), to.display()))?;
+    }
+    let names = GIT_HOOKS
+        .iter()
+        .filter(|name| !PASS_THROUGH.contains(name))
+        .map(|name| dir.join(name));
     for path in names.chain(renamed) {
         if path.symlink_metadata().is_ok() && !is_shim(&path) {
             continue; // another tool's hook: adopted, or chaining to ours (see `adopt`)
@@ -281,7 +327,10 @@ fn adopt(target: &Target) -> Result<Vec<String>> {
             crate::files::remove_if_present(&path)?; // an older daft's; the shims hold it now
             continue;
         }
-        if is_shim(&path) || !GIT_HOOKS.contains(&name.as_str()) {
+        if is_ours(&path)
+            || !GIT_HOOKS.contains(&name.as_str())
+            || PASS_THROUGH.contains(&name.as_str())
+        {
             continue;
         }
         let bytes = fs::read(&path).unwrap_or_default();
@@ -383,7 +432,7 @@ fn return_files(target: &Target) -> Result<Vec<String>> {
         entries.sort();
         for path in entries {
             let name = path.file_name().unwrap_or_default().to_owned();
-            if is_shim(&path) || name == "daft.env" {
+            if is_ours(&path) || name == "daft.env" {
                 crate::files::remove_if_present(&path)?;
                 continue;
             }
@@ -460,7 +509,7 @@ fn where_hooks_go(target: &Target) -> Result<Option<PathBuf>> {
 
 #[cfg(test)]
 mod tests {
-    /// `hooks/` holds the shim and one link to it per git hook name, as the shims are installed.
+    /// `hooks/` holds the shim and one link to it per git hook name that gets a shim.
     #[test]
     fn hooks_dir_links_every_hook_name_to_the_shim() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks");
@@ -470,7 +519,11 @@ mod tests {
             .filter(|n| n != "shim.sh")
             .collect();
         names.sort();
-        let mut expected: Vec<String> = super::GIT_HOOKS.iter().map(|n| (*n).to_owned()).collect();
+        let mut expected: Vec<String> = super::GIT_HOOKS
+            .iter()
+            .filter(|n| !super::PASS_THROUGH.contains(n))
+            .map(|n| (*n).to_owned())
+            .collect();
         expected.sort();
         assert_eq!(names, expected);
         for name in names {

@@ -1,0 +1,116 @@
+//! A repository owned by another user is treated as git treats it (`safe.directory`): nothing
+//! of it runs and nothing in it is trusted until the user says so the way git asks. Needs a
+//! second uid: root makes one with `chown` and `setpriv`; as anyone else these tests skip.
+
+use std::process::Command;
+
+use crate::common::{DAFT, TestRepo};
+
+/// The uid the repositories of these tests belong to.
+const OTHER: &str = "12345";
+
+fn am_root() -> bool {
+    let uid = Command::new("id").arg("-u").output().unwrap().stdout;
+    if String::from_utf8_lossy(&uid).trim() == "0" {
+        return true;
+    }
+    eprintln!("skipped: changing a file's owner to another uid needs root");
+    false
+}
+
+fn chown(repo: &TestRepo, path: &std::path::Path) {
+    let status = Command::new("chown")
+        .args(["-R", &format!("{OTHER}:{OTHER}")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = repo;
+}
+
+const MARKER: &str =
+    "hooks:\n  worktree-post-create:\n    jobs:\n      - name: mark\n        run: touch marker\n";
+
+#[test]
+fn another_user_s_repository_with_its_owner_s_trust_runs_nothing() {
+    if !am_root() {
+        return;
+    }
+    // Trusted by its owner, then handed to them: the trust record is theirs, not ours.
+    let repo = TestRepo::installed(MARKER);
+    chown(&repo, &repo.root);
+    repo.daft(&["hooks", "run", "worktree-post-create"])
+        .fails_with(1)
+        .stderr_has("owned by another user (uid 12345)")
+        .stderr_has("git config --global --add safe.directory");
+    assert!(!repo.root.join("marker").exists());
+    repo.daft(&["trust", "--yes"])
+        .fails_with(1)
+        .stderr_has("owned by another user");
+    // git refuses the same repository; with the user's word, both accept it.
+    repo.git(&["status"])
+        .fails_with(128)
+        .stderr_has("dubious ownership");
+    let root = repo.root.to_str().unwrap();
+    repo.run_in(
+        &repo.base,
+        "git",
+        &["config", "--global", "--add", "safe.directory", root],
+    )
+    .ok();
+    repo.git(&["status"]).ok();
+    repo.daft(&["hooks", "run", "worktree-post-create"]).ok();
+    assert!(repo.root.join("marker").exists());
+}
+
+#[test]
+fn a_daft_directory_owned_by_another_user_is_not_trusted() {
+    if !am_root() {
+        return;
+    }
+    let repo = TestRepo::installed(MARKER);
+    // Only daft's directory (with its trust records) belongs to someone else.
+    chown(&repo, &repo.common_dir().join("daft"));
+    repo.daft(&["hooks", "run", "worktree-post-create"])
+        .fails_with(1)
+        .stderr_has("owned by another user");
+    assert!(!repo.root.join("marker").exists());
+}
+
+#[test]
+fn a_hook_run_by_another_user_in_our_repository_runs_nothing() {
+    if !am_root() {
+        return;
+    }
+    // The repository is root's; uid 12345 runs the hook (through safe.directory-less git it
+    // could not, so it calls daft directly, as a script might).
+    let repo = TestRepo::installed(MARKER);
+    for dir in [&repo.base, &repo.root] {
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+        std::fs::set_permissions(dir, mode).unwrap();
+    }
+    let home = repo.path("other-home");
+    std::fs::create_dir_all(&home).unwrap();
+    chown(&repo, &home);
+    let out = Command::new("setpriv")
+        .args([
+            &format!("--reuid={OTHER}"),
+            &format!("--regid={OTHER}"),
+            "--clear-groups",
+            DAFT,
+            "hooks",
+            "run",
+            "worktree-post-create",
+        ])
+        .current_dir(&repo.root)
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("owned by another user (uid 0)"), "{stderr}");
+    assert!(!repo.root.join("marker").exists());
+}
