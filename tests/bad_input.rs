@@ -105,10 +105,9 @@ fn job_names_never_collide_with_daft_s_own_files() {
         "jobs",
         "unseen-failures",
     ];
-    let jobs: String = names
-        .iter()
-        .map(|name| format!("      - name: {name}\n        run: echo {name}-said-this\n"))
-        .collect();
+    let jobs = names.iter().fold(String::new(), |jobs, name| {
+        jobs + &format!("      - name: {name}\n        run: echo {name}-said-this\n")
+    });
     let repo = TestRepo::installed(&format!(
         "hooks:\n  worktree-post-create:\n    jobs:\n{jobs}      - name: bg\n        run: 'true'\n        background: true\n        needs: [run, plan]\n"
     ));
