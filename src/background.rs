@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use camino::Utf8Path;
+use std::os::unix::fs::MetadataExt as _;
+
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::EventConfig;
@@ -22,6 +24,7 @@ use crate::files::write_atomically;
 use crate::job::Context;
 use crate::runs::{self, JobRecord, Pid, Run, Status, Unseen};
 use crate::sys;
+use crate::worktrees::{self, Identity};
 
 /// What the supervisor needs to run the background jobs, written into the run directory.
 #[derive(Serialize, Deserialize)]
@@ -106,8 +109,9 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
     let stdin = fs::read(dir.join("stdin")).ok();
     let ours: Vec<bool> = plan.event.jobs.iter().map(|job| job.background).collect();
     let sync_jobs: Vec<usize> = (0..ours.len()).filter(|&i| !ours[i]).collect();
-    let worktree = plan.ctx.worktree.clone();
     let common_dir = plan.ctx.common_dir.clone();
+    let identity = plan.ctx.identity.clone();
+    let mut place = Place::new(plan.ctx.worktree.clone());
     let mut engine = Engine::new(run, plan.ctx, plan.event, &ours, Output::Logged, stdin);
 
     let tx = engine.sender();
@@ -125,7 +129,7 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
                     status: record.status,
                     exit_code: record.exit_code,
                 };
-                runs::note_failure(&common_dir, &worktree, &unseen);
+                runs::note_failure(&common_dir, &identity.id, &unseen);
             }
         }
         if engine.is_idle() {
@@ -135,8 +139,13 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
         if stop_requested.load(Ordering::Relaxed) {
             engine.stop("the supervisor was told to stop (SIGTERM or SIGINT)");
         }
-        if worktree.join(".git").symlink_metadata().is_err() {
-            engine.stop("its worktree was removed");
+        match place.check(&common_dir, &identity) {
+            Where::Here => {}
+            Where::Moved(to) => {
+                eprintln!("daft: the worktree moved to {to}; jobs keep running");
+                engine.moved_to(to);
+            }
+            Where::Removed => engine.stop("its worktree was removed"),
         }
         for i in engine.running() {
             if engine
@@ -161,6 +170,56 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Where the supervisor's worktree is. It holds the worktree's directory open: a directory
+/// that is deleted has no links left, one that is moved keeps them, so a removal is told
+/// apart from a move, which keeps the jobs running.
+struct Place {
+    path: Utf8PathBuf,
+    anchor: Option<File>,
+}
+
+enum Where {
+    Here,
+    Moved(Utf8PathBuf),
+    Removed,
+}
+
+impl Place {
+    fn new(path: Utf8PathBuf) -> Self {
+        let anchor = File::open(&path).ok();
+        Self { path, anchor }
+    }
+
+    fn check(&mut self, common_dir: &Utf8Path, identity: &Identity) -> Where {
+        if self.path.join(".git").symlink_metadata().is_ok() {
+            return Where::Here;
+        }
+        let deleted = self
+            .anchor
+            .as_ref()
+            .is_none_or(|dir| dir.metadata().is_ok_and(|meta| meta.nlink() == 0));
+        if deleted {
+            return Where::Removed;
+        }
+        let Some(admin) = &identity.admin else {
+            return Where::Here; // a main worktree moved by hand: nothing to follow
+        };
+        match worktrees::current_path(common_dir.as_std_path(), admin) {
+            // git forgot it (pruned): it is gone as far as git is concerned.
+            None => Where::Removed,
+            Some(to) if to.join(".git").exists() => match Utf8PathBuf::from_path_buf(to) {
+                Ok(to) => {
+                    self.path = to.clone();
+                    Where::Moved(to)
+                }
+                Err(_) => Where::Here,
+            },
+            // Moved by hand, `git worktree repair` not run yet: keep going.
+            Some(_) => Where::Here,
         }
     }
 }

@@ -215,6 +215,11 @@ impl Engine {
         }
     }
 
+    /// The worktree moved: jobs that start from now on start there.
+    pub(crate) fn moved_to(&mut self, path: camino::Utf8PathBuf) {
+        self.ctx.worktree = path;
+    }
+
     /// Indices of running jobs.
     pub(crate) fn running(&self) -> Vec<usize> {
         self.running.keys().copied().collect()

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::repo::Repo;
+use crate::worktrees::Identity;
 
 /// daft's own events, made from `post-checkout`.
 pub(crate) const WORKTREE_POST_CREATE: &str = "worktree-post-create";
@@ -130,6 +131,8 @@ pub(crate) struct Worktree {
     pub(crate) root: Utf8PathBuf,
     /// Absolute git common dir: shared by every worktree of the clone.
     pub(crate) common_dir: Utf8PathBuf,
+    /// Who it is, whatever its path.
+    pub(crate) identity: Identity,
     pub(crate) repo: Repo,
 }
 
@@ -145,6 +148,7 @@ impl Worktree {
         Ok(Self {
             root: utf8(root)?,
             common_dir: utf8(&repo.common_dir)?,
+            identity: Identity::of(repo)?,
             repo: repo.clone(),
         })
     }

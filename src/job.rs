@@ -11,7 +11,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Job;
-use crate::event::Details;
+use crate::event::{Details, Worktree};
+use crate::worktrees::Identity;
 use crate::{env, git};
 
 /// Where and why jobs run: everything a job's environment is made from. The supervisor gets
@@ -20,9 +21,24 @@ use crate::{env, git};
 pub(crate) struct Context {
     pub(crate) event: String,
     pub(crate) worktree: Utf8PathBuf,
+    pub(crate) identity: Identity,
     pub(crate) common_dir: Utf8PathBuf,
     pub(crate) details: Details,
     pub(crate) hook_args: Vec<String>,
+}
+
+impl Context {
+    /// What jobs of `event` in `wt` are told; `hook_args` are git's.
+    pub(crate) fn new(event: String, wt: Worktree, hook_args: Vec<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            event,
+            details: wt.details()?,
+            worktree: wt.root,
+            identity: wt.identity,
+            common_dir: wt.common_dir,
+            hook_args,
+        })
+    }
 }
 
 /// Builds the command for `job`. Fails with a sentence for the job's record when its root is
@@ -74,6 +90,7 @@ fn environment(job: &Job, ctx: &Context) -> BTreeMap<OsString, OsString> {
         ("DAFT_EVENT", ctx.event.as_str()),
         ("DAFT_JOB", job.name.as_str()),
         ("DAFT_WORKTREE", ctx.worktree.as_str()),
+        ("DAFT_WORKTREE_ID", ctx.identity.id.as_str()),
         ("DAFT_BRANCH", ctx.details.branch.as_str()),
         ("DAFT_COMMIT", ctx.details.commit.as_str()),
         ("DAFT_MAIN_WORKTREE", ctx.details.main_worktree.as_str()),

@@ -31,6 +31,7 @@ mod runs;
 mod schedule;
 mod sys;
 mod trust;
+mod worktrees;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

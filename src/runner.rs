@@ -25,7 +25,19 @@ pub(crate) fn run(
     printer: &Arc<Printer>,
 ) -> Result<u8> {
     let names = event.jobs.iter().map(|job| job.name.clone()).collect();
-    let run = Run::create(&ctx.common_dir, &ctx.worktree, &ctx.event, names)?;
+    crate::worktrees::seen(
+        ctx.common_dir.as_std_path(),
+        &ctx.identity,
+        ctx.worktree.as_std_path(),
+        &ctx.details.branch,
+    )?;
+    let run = Run::create(
+        &ctx.common_dir,
+        &ctx.identity.id,
+        &ctx.worktree,
+        &ctx.event,
+        names,
+    )?;
     let ours: Vec<bool> = event.jobs.iter().map(|job| !job.background).collect();
     let supervisor = if ours.contains(&false) {
         Some(

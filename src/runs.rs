@@ -1,6 +1,7 @@
 //! Runs and their records. Each hook call with jobs is a run; each job of it has a record (its
-//! status, pid, times) and a log. They live under `<git-common-dir>/daft/runs/<worktree>/<run>/`
-//! so every worktree of the clone can see them: daft's own files at the top of a run's
+//! status, pid, times) and a log. They live under
+//! `<git-common-dir>/daft/worktrees/<worktree id>/runs/<run>/`, so every worktree of the clone
+//! can see them and they follow a worktree that moves: daft's own files at the top of a run's
 //! directory, the jobs' under `jobs/`, so no job name can collide with them. Every record has
 //! exactly one writer (the hook for synchronous jobs, the supervisor for background ones) and
 //! is replaced atomically, so readers need no lock. Records keep a fixed size on disk, so that
@@ -12,7 +13,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::files::write_atomically;
 use crate::sys;
@@ -166,11 +166,12 @@ impl Run {
     /// Starts a new run of `event` in `worktree`, pruning old runs first.
     pub(crate) fn create(
         common_dir: &Utf8Path,
+        id: &str,
         worktree: &Utf8Path,
         event: &str,
         jobs: Vec<String>,
     ) -> Result<Self> {
-        let parent = worktree_dir(common_dir, worktree);
+        let parent = worktree_dir(common_dir, id);
         prune(common_dir, &parent);
         let started_at = now();
         let id = format!(
@@ -254,33 +255,27 @@ impl Run {
     }
 }
 
-/// `<common>/daft/runs/<name>-<hash of path>`: one directory per worktree path.
-pub(crate) fn worktree_dir(common_dir: &Utf8Path, worktree: &Utf8Path) -> Utf8PathBuf {
-    let digest = Sha256::digest(worktree.as_str().as_bytes());
-    let hash = crate::trust::hex(&digest[..6]);
-    let name: String = worktree
-        .file_name()
-        .unwrap_or("root")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
-    runs_root(common_dir).join(format!("{name}-{hash}"))
+/// Where the runs of worktree `id` live.
+pub(crate) fn worktree_dir(common_dir: &Utf8Path, id: &str) -> Utf8PathBuf {
+    common_dir
+        .join("daft")
+        .join("worktrees")
+        .join(id)
+        .join("runs")
 }
 
-fn runs_root(common_dir: &Utf8Path) -> Utf8PathBuf {
-    common_dir.join("daft").join("runs")
+/// The runs directories of every worktree of the clone.
+fn all_worktree_dirs(common_dir: &Utf8Path) -> Vec<Utf8PathBuf> {
+    let root = common_dir.join("daft").join("worktrees");
+    root.read_dir_utf8().map_or_else(
+        |_| Vec::new(),
+        |entries| entries.flatten().map(|e| e.path().join("runs")).collect(),
+    )
 }
 
 /// The runs of one worktree, newest first.
-pub(crate) fn list(common_dir: &Utf8Path, worktree: &Utf8Path) -> Vec<Run> {
-    let mut dirs = run_dirs(&worktree_dir(common_dir, worktree));
+pub(crate) fn list(common_dir: &Utf8Path, id: &str) -> Vec<Run> {
+    let mut dirs = run_dirs(&worktree_dir(common_dir, id));
     dirs.reverse();
     dirs.iter().filter_map(|dir| Run::open(dir).ok()).collect()
 }
@@ -313,12 +308,9 @@ fn prune(common_dir: &Utf8Path, worktree_dir: &Utf8Path) {
     for dir in mine.iter().take(excess).filter(|dir| finished(dir)) {
         let _ = fs::remove_dir_all(dir);
     }
-    let Ok(entries) = runs_root(common_dir).read_dir_utf8() else {
-        return;
-    };
-    let mut all: Vec<(String, Utf8PathBuf, u64)> = entries
-        .flatten()
-        .flat_map(|entry| run_dirs(entry.path()))
+    let mut all: Vec<(String, Utf8PathBuf, u64)> = all_worktree_dirs(common_dir)
+        .iter()
+        .flat_map(|dir| run_dirs(dir))
         .map(|dir| {
             (
                 dir.file_name().unwrap_or_default().to_owned(),
@@ -358,14 +350,18 @@ pub(crate) struct Unseen {
     pub(crate) exit_code: Option<i32>,
 }
 
-fn unseen_path(common_dir: &Utf8Path, worktree: &Utf8Path) -> Utf8PathBuf {
-    worktree_dir(common_dir, worktree).join("unseen-failures")
+fn unseen_path(common_dir: &Utf8Path, id: &str) -> Utf8PathBuf {
+    common_dir
+        .join("daft")
+        .join("worktrees")
+        .join(id)
+        .join("unseen-failures")
 }
 
 /// Leaves word of a background failure for the next daft call in that worktree.
-pub(crate) fn note_failure(common_dir: &Utf8Path, worktree: &Utf8Path, failure: &Unseen) {
+pub(crate) fn note_failure(common_dir: &Utf8Path, id: &str, failure: &Unseen) {
     use std::io::Write as _;
-    let path = unseen_path(common_dir, worktree);
+    let path = unseen_path(common_dir, id);
     let line = serde_json::to_string(failure).unwrap_or_default();
     if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(&path) {
         let _ = writeln!(file, "{line}");
@@ -373,8 +369,8 @@ pub(crate) fn note_failure(common_dir: &Utf8Path, worktree: &Utf8Path, failure: 
 }
 
 /// Takes the unseen background failures of a worktree (so each is told once).
-pub(crate) fn take_failures(common_dir: &Utf8Path, worktree: &Utf8Path) -> Vec<Unseen> {
-    let path = unseen_path(common_dir, worktree);
+pub(crate) fn take_failures(common_dir: &Utf8Path, id: &str) -> Vec<Unseen> {
+    let path = unseen_path(common_dir, id);
     let taken = path.with_extension(format!("taken-{}", std::process::id()));
     if fs::rename(&path, &taken).is_err() {
         return Vec::new();

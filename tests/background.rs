@@ -8,53 +8,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{
-    TestRepo, add_at_once, group_alive, kill, only_run_statuses, pid_alive, read, wait_until,
+    TestRepo, add_at_once, added, group_alive, job, kill, only_run_statuses, pid_alive, read,
+    status, wait_for_status, wait_until,
 };
 
 fn background(run: &str) -> String {
     format!(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: prep\n        run: 'true'\n      - name: warm\n        run: {run}\n        background: true\n        needs: [prep]\n"
     )
-}
-
-/// The latest record of `job` in `dir`'s worktree, from `log show --json`.
-fn job(repo: &TestRepo, dir: &Path, job: &str) -> Value {
-    let json: Value = serde_json::from_str(
-        &repo
-            .daft_in(dir, &["hooks", "log", "show", "--json"])
-            .ok()
-            .stdout(),
-    )
-    .unwrap();
-    json["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|run| run["jobs"].as_array().unwrap().iter())
-        .find(|j| j["name"] == job)
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-fn status(repo: &TestRepo, dir: &Path, name: &str) -> String {
-    job(repo, dir, name)["status"]
-        .as_str()
-        .unwrap_or("none")
-        .to_owned()
-}
-
-fn wait_for_status(repo: &TestRepo, dir: &Path, name: &str, want: &str) {
-    wait_until(
-        Duration::from_secs(15),
-        &format!("{name} to be {want}"),
-        || status(repo, dir, name) == want,
-    );
-}
-
-fn added(repo: &TestRepo, name: &str) -> PathBuf {
-    repo.git(&["worktree", "add", &format!("../{name}"), "-b", name])
-        .ok();
-    repo.path(name)
 }
 
 #[test]
@@ -155,7 +116,7 @@ fn going_away_cancels(remove: impl FnOnce(&TestRepo, &Path)) {
         !group_alive(pid)
     });
     // The worktree is gone; its runs are still under the common dir.
-    let records = repo.common_dir().join("daft/runs");
+    let records = repo.common_dir().join("daft/worktrees");
     wait_until(
         Duration::from_secs(5),
         "the record to say cancelled",
@@ -199,7 +160,8 @@ fn a_killed_supervisor_leaves_no_job_running_forever() {
     let repo = TestRepo::installed(&background("'while [ ! -e go ]; do sleep 0.02; done'"));
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
-    let record = find_record(&repo.common_dir().join("daft/runs"), "warm.json").expect("a record");
+    let record =
+        find_record(&repo.common_dir().join("daft/worktrees"), "warm.json").expect("a record");
     let owner: Value = serde_json::from_str(&read(&record)).unwrap();
     let supervisor = owner["owner"]["pid"].as_u64().unwrap();
     kill("KILL", supervisor as i64);

@@ -192,7 +192,7 @@ fn a_damaged_run_record_is_shown_without_its_times_not_a_panic() {
     );
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
     let wt = repo.path("wt");
-    let record = walk(&repo.common_dir().join("daft/runs"))
+    let record = walk(&repo.common_dir().join("daft/worktrees"))
         .into_iter()
         .find(|p| p.ends_with("jobs/a.json"))
         .unwrap();

@@ -48,10 +48,10 @@ const TALKER: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: 
 fn a_run_store_that_cannot_be_created_is_a_clear_error_and_git_succeeds() {
     let repo = TestRepo::installed(TALKER);
     std::fs::create_dir_all(repo.common_dir().join("daft")).unwrap();
-    std::fs::write(repo.common_dir().join("daft/runs"), "not a directory").unwrap();
+    std::fs::write(repo.common_dir().join("daft/worktrees"), "not a directory").unwrap();
     repo.git(&["worktree", "add", "../wt", "-b", "wt"])
         .ok()
-        .stderr_has("cannot create the run directory");
+        .stderr_has("cannot create");
 }
 
 /// A tmpfs mounted over `dir` for the length of a test, or `None` (with the reason printed)
@@ -86,7 +86,7 @@ impl Drop for Mount {
 #[test]
 fn a_disk_that_fills_during_a_run_leaves_the_job_succeeded_not_lost() {
     let repo = TestRepo::installed(TALKER);
-    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k") else {
+    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/worktrees"), "size=32k") else {
         return;
     };
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
@@ -98,7 +98,8 @@ fn a_disk_that_fills_during_a_run_leaves_the_job_succeeded_not_lost() {
 #[test]
 fn a_read_only_run_store_is_a_clear_error_and_git_succeeds() {
     let repo = TestRepo::installed(TALKER);
-    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/runs"), "size=32k,ro") else {
+    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/worktrees"), "size=32k,ro")
+    else {
         return;
     };
     repo.git(&["worktree", "add", "../wt", "-b", "wt"])

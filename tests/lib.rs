@@ -11,6 +11,7 @@ mod faults;
 mod git_variants;
 mod hook_contract;
 mod install;
+mod lifecycle;
 mod ownership;
 mod review;
 mod security;

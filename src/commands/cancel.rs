@@ -29,7 +29,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Result<u8> {
 /// the grace period, and waits for the records to say so. Returns the jobs cancelled.
 pub(crate) fn cancel_jobs(wt: &Worktree, only: Option<&str>) -> Result<Vec<String>> {
     let mut targets: Vec<(Run, Vec<JobRecord>)> = Vec::new();
-    for run in runs::list(&wt.common_dir, &wt.root) {
+    for run in runs::list(&wt.common_dir, &wt.identity.id) {
         let jobs: Vec<JobRecord> = run
             .jobs()
             .into_iter()

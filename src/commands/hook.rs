@@ -114,7 +114,7 @@ fn plan(hook: &str, args: &[OsString], repo: &Repo, printer: &Printer) -> Result
     };
     // Background jobs only ever ran where there is a config: say if one failed since last time.
     if let Ok(wt) = Worktree::of(repo) {
-        tell_background_failures(&wt.common_dir, &wt.root, printer);
+        tell_background_failures(&wt, printer);
     }
     let creates = hook == event::POST_CHECKOUT
         && args
@@ -175,16 +175,11 @@ fn plan(hook: &str, args: &[OsString], repo: &Repo, printer: &Printer) -> Result
             return Ok(None);
         }
     };
-    let ctx = Context {
-        event: event_name,
-        details: wt.details()?,
-        worktree: wt.root,
-        common_dir: wt.common_dir,
-        hook_args: args
-            .iter()
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .collect(),
-    };
+    let hook_args = args
+        .iter()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let ctx = Context::new(event_name, wt, hook_args)?;
     Ok(Some(Work {
         ctx,
         event: event.clone(),
@@ -192,12 +187,8 @@ fn plan(hook: &str, args: &[OsString], repo: &Repo, printer: &Printer) -> Result
 }
 
 /// Says, once, which background jobs of this worktree failed since daft last spoke here.
-pub(crate) fn tell_background_failures(
-    common_dir: &camino::Utf8Path,
-    worktree: &camino::Utf8Path,
-    printer: &Printer,
-) {
-    for failure in runs::take_failures(common_dir, worktree) {
+pub(crate) fn tell_background_failures(wt: &Worktree, printer: &Printer) {
+    for failure in runs::take_failures(&wt.common_dir, &wt.identity.id) {
         let how = failure.exit_code.map_or_else(
             || failure.status.word().to_owned(),
             |code| format!("exit {code}"),

@@ -17,9 +17,9 @@ use crate::runs::{self, Run, Status};
 pub(crate) fn show(args: &ShowArgs) -> Result<u8> {
     let wt = Worktree::open(&super::current_dir()?)?;
     if !args.json {
-        super::hook::tell_background_failures(&wt.common_dir, &wt.root, &Printer::stderr());
+        super::hook::tell_background_failures(&wt, &Printer::stderr());
     }
-    let runs = runs::list(&wt.common_dir, &wt.root);
+    let runs = runs::list(&wt.common_dir, &wt.identity.id);
     match &args.job {
         None if args.json => print_json(&wt, &runs),
         None => print_table(&wt, &runs),

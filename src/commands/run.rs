@@ -50,13 +50,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
         return Ok(1);
     }
     let printer = Arc::new(Printer::stderr());
-    let ctx = Context {
-        event: args.event.clone(),
-        details: wt.details()?,
-        worktree: wt.root,
-        common_dir: wt.common_dir,
-        hook_args: Vec::new(),
-    };
+    let ctx = Context::new(args.event.clone(), wt, Vec::new())?;
     runner::run(ctx, event, None, &printer)
 }
 

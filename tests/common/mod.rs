@@ -343,3 +343,43 @@ pub(crate) fn only_run_statuses(repo: &TestRepo, dir: &Path) -> Vec<String> {
         .map(|job| job["status"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The latest record of `job` in `dir`'s worktree, from `log show --json`.
+pub(crate) fn job(repo: &TestRepo, dir: &Path, job: &str) -> serde_json::Value {
+    let json: serde_json::Value = serde_json::from_str(
+        &repo
+            .daft_in(dir, &["hooks", "log", "show", "--json"])
+            .ok()
+            .stdout(),
+    )
+    .unwrap();
+    json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|run| run["jobs"].as_array().unwrap().iter())
+        .find(|j| j["name"] == job)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+pub(crate) fn status(repo: &TestRepo, dir: &Path, name: &str) -> String {
+    job(repo, dir, name)["status"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
+}
+
+pub(crate) fn wait_for_status(repo: &TestRepo, dir: &Path, name: &str, want: &str) {
+    wait_until(
+        Duration::from_secs(15),
+        &format!("{name} to be {want}"),
+        || status(repo, dir, name) == want,
+    );
+}
+
+pub(crate) fn added(repo: &TestRepo, name: &str) -> PathBuf {
+    repo.git(&["worktree", "add", &format!("../{name}"), "-b", name])
+        .ok();
+    repo.path(name)
+}

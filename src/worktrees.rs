@@ -1,0 +1,178 @@
+//! The worktrees of a clone as daft knows them. A worktree's identity comes from git's
+//! administrative directory for it (`<common>/worktrees/<name>`, the common dir itself for the
+//! main worktree), never from its path, so `git worktree move` or `mv` + `git worktree repair`
+//! keep its runs, logs, ports and running jobs. Under `<common>/daft/worktrees/<id>/` daft
+//! keeps its runs and a small record (where it was last seen, its branch, its ports, the
+//! trusted config it was set up with), which is what lets a worktree that is gone — however it
+//! went — be told from one that moved.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::files::write_atomically;
+use crate::repo::Repo;
+
+/// Who a worktree is, whatever its path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Identity {
+    /// Short, stable, safe in file and database names: `feat_3fa9c2`.
+    pub(crate) id: String,
+    /// git's name for it (`<common>/worktrees/<name>`); `None` for the main worktree.
+    pub(crate) admin: Option<String>,
+}
+
+impl Identity {
+    /// The identity of `repo`'s worktree.
+    pub(crate) fn of(repo: &Repo) -> Result<Self> {
+        let admin = repo.is_linked().then(|| {
+            repo.git_dir
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let ino = repo
+            .git_dir
+            .metadata()
+            .with_context(|| format!("cannot read {}", repo.git_dir.display()))?
+            .ino();
+        let label = match (&admin, &repo.work_tree) {
+            (Some(name), _) => name.clone(),
+            (None, Some(tree)) => tree
+                .file_name()
+                .map_or_else(|| "main".into(), |n| n.to_string_lossy().into_owned()),
+            (None, None) => "bare".into(),
+        };
+        let digest = Sha256::digest(format!("{}\0{ino}", admin.as_deref().unwrap_or("")));
+        Ok(Self {
+            id: format!("{}_{}", slug(&label), crate::trust::hex(&digest[..3])),
+            admin,
+        })
+    }
+}
+
+/// Lower-case letters, digits and `_`, starting with a letter, at most 20 characters.
+fn slug(label: &str) -> String {
+    let mut out = String::new();
+    for c in label.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+        if out.len() >= 20 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('_').to_owned();
+    if out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out
+    } else {
+        format!("wt{}{out}", if out.is_empty() { "" } else { "_" })
+    }
+}
+
+/// Where daft keeps what belongs to worktree `id`.
+pub(crate) fn dir(common_dir: &Path, id: &str) -> PathBuf {
+    root(common_dir).join(id)
+}
+
+fn root(common_dir: &Path) -> PathBuf {
+    common_dir.join("daft").join("worktrees")
+}
+
+/// What daft recorded about a worktree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Record {
+    #[serde(flatten)]
+    pub(crate) identity: Identity,
+    /// Where it was when daft last saw it.
+    pub(crate) path: PathBuf,
+    #[serde(default)]
+    pub(crate) branch: String,
+}
+
+impl Record {
+    fn path(common_dir: &Path, id: &str) -> PathBuf {
+        dir(common_dir, id).join("worktree.json")
+    }
+
+    /// The record of worktree `id`, if daft has one.
+    pub(crate) fn read(common_dir: &Path, id: &str) -> Option<Self> {
+        let bytes = fs::read(Self::path(common_dir, id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub(crate) fn write(&self, common_dir: &Path) -> Result<()> {
+        write_atomically(
+            Self::path(common_dir, &self.identity.id),
+            &serde_json::to_vec_pretty(self)?,
+        )
+    }
+}
+
+/// Notes that worktree `identity` is at `path` on `branch`, for the runs about to start there.
+pub(crate) fn seen(
+    common_dir: &Path,
+    identity: &Identity,
+    path: &Path,
+    branch: &str,
+) -> Result<()> {
+    let record = Record::read(common_dir, &identity.id);
+    if record
+        .as_ref()
+        .is_some_and(|r| r.path == path && r.branch == branch)
+    {
+        return Ok(());
+    }
+    Record {
+        identity: identity.clone(),
+        path: path.to_owned(),
+        branch: branch.to_owned(),
+    }
+    .write(common_dir)
+}
+
+/// Where the worktree with git name `admin` is now, as git's administrative files say
+/// (`gitdir` points at its `.git` file); `None` when git no longer knows it.
+pub(crate) fn current_path(common_dir: &Path, admin: &str) -> Option<PathBuf> {
+    let gitdir = fs::read(common_dir.join("worktrees").join(admin).join("gitdir")).ok()?;
+    let gitdir = gitdir.strip_suffix(b"\n").unwrap_or(&gitdir);
+    let dot_git = Path::new(std::ffi::OsStr::from_bytes(gitdir));
+    let dot_git = if dot_git.is_relative() {
+        common_dir.join("worktrees").join(admin).join(dot_git)
+    } else {
+        dot_git.to_owned()
+    };
+    dot_git.parent().map(Path::to_owned)
+}
+
+use std::os::unix::ffi::OsStrExt as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_safe_in_file_and_database_names() {
+        assert_eq!(slug("feature/Login-Page"), "feature_login_page");
+        assert_eq!(slug("123"), "wt_123");
+        assert_eq!(slug("ü"), "wt");
+        assert_eq!(
+            slug("a-very-long-branch-name-indeed"),
+            "a_very_long_branch_n"
+        );
+        for label in ["x", "--", "Ω", "1-2"] {
+            let s = slug(label);
+            assert!(s.starts_with(|c: char| c.is_ascii_lowercase()), "{s}");
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            );
+        }
+    }
+}
