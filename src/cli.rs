@@ -24,6 +24,8 @@ pub(crate) enum Command {
     Install(InstallArgs),
     /// Take daft out of git and restore what was there before
     Uninstall(UninstallArgs),
+    /// Will git call daft here? If not, why, and what to do (exit 0 when all is well)
+    Doctor,
     /// What the shims call: handle one git hook
     #[command(hide = true)]
     Hook(HookArgs),

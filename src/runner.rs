@@ -30,6 +30,7 @@ pub(crate) fn run(
         &ctx.identity,
         ctx.worktree.as_std_path(),
         &ctx.details.branch,
+        &ctx.event,
     )?;
     let run = Run::create(
         &ctx.common_dir,

@@ -94,6 +94,12 @@ pub(crate) struct Record {
     pub(crate) path: PathBuf,
     #[serde(default)]
     pub(crate) branch: String,
+    /// Its `worktree-post-create` ran (through a hook or by hand).
+    #[serde(default)]
+    pub(crate) set_up: bool,
+    /// It was made without a hook, and the user has been told how to set it up.
+    #[serde(default)]
+    pub(crate) told_not_set_up: bool,
 }
 
 impl Record {
@@ -115,17 +121,21 @@ impl Record {
     }
 }
 
-/// Notes that worktree `identity` is at `path` on `branch`, for the runs about to start there.
+/// Notes that worktree `identity` is at `path` on `branch`, for a run of `event` about to
+/// start there.
 pub(crate) fn seen(
     common_dir: &Path,
     identity: &Identity,
     path: &Path,
     branch: &str,
+    event: &str,
 ) -> Result<()> {
-    let record = Record::read(common_dir, &identity.id);
-    if record
+    let old = Record::read(common_dir, &identity.id);
+    let set_up =
+        event == crate::event::WORKTREE_POST_CREATE || old.as_ref().is_some_and(|r| r.set_up);
+    if old
         .as_ref()
-        .is_some_and(|r| r.path == path && r.branch == branch)
+        .is_some_and(|r| r.path == path && r.branch == branch && r.set_up == set_up)
     {
         return Ok(());
     }
@@ -133,8 +143,60 @@ pub(crate) fn seen(
         identity: identity.clone(),
         path: path.to_owned(),
         branch: branch.to_owned(),
+        set_up,
+        told_not_set_up: old.is_some_and(|r| r.told_not_set_up),
     }
     .write(common_dir)
+}
+
+/// Whether `repo` is a linked worktree whose trusted config has `worktree-post-create` jobs
+/// that never ran there: one no hook announced (made by a libgit2 tool, with `--no-checkout`,
+/// or before daft was installed). A hook does not run them on its own: a switch or a commit
+/// is no moment to start a long setup unasked. The user is told how.
+pub(crate) fn needs_setup(repo: &Repo) -> bool {
+    let (Some(root), true) = (repo.work_tree.as_deref(), repo.is_linked()) else {
+        return false;
+    };
+    let Ok(identity) = Identity::of(repo) else {
+        return false;
+    };
+    if Record::read(&repo.common_dir, &identity.id).is_some_and(|r| r.set_up) {
+        return false;
+    }
+    let Ok(Some(sources)) = crate::config::Sources::find(root) else {
+        return false;
+    };
+    let store = crate::trust::Store::new(&repo.common_dir);
+    store.status(&crate::trust::Fingerprint::of(&sources)) == crate::trust::Status::Trusted
+        && sources
+            .parse()
+            .is_ok_and(|config| config.event(crate::event::WORKTREE_POST_CREATE).is_some())
+}
+
+/// Says once, in a worktree that needs it, how to set it up.
+pub(crate) fn tell_if_not_set_up(repo: &Repo, printer: &crate::printer::Printer) {
+    if !needs_setup(repo) {
+        return;
+    }
+    let (Ok(identity), Some(root)) = (Identity::of(repo), repo.work_tree.as_deref()) else {
+        return;
+    };
+    let old = Record::read(&repo.common_dir, &identity.id);
+    if old.as_ref().is_some_and(|r| r.told_not_set_up) {
+        return;
+    }
+    printer.notice(&format!(
+        "this worktree was never set up (no hook announced it: made by a tool that runs no hooks, with --no-checkout, or before daft was installed); run its setup with: cd {} && daft hooks run worktree-post-create",
+        crate::escape::shell_quote(root)
+    ));
+    let record = Record {
+        identity,
+        path: root.to_owned(),
+        branch: old.as_ref().map(|r| r.branch.clone()).unwrap_or_default(),
+        set_up: false,
+        told_not_set_up: true,
+    };
+    let _ = record.write(&repo.common_dir);
 }
 
 /// Where the worktree with git name `admin` is now, as git's administrative files say

@@ -74,7 +74,7 @@ fn a_repository_under_a_non_utf8_directory_works_and_says_why_jobs_cannot() {
     assert!(git(&root, &["add", "-A"]).status.success());
     let out = repo
         .command(crate::common::DAFT, &root)
-        .arg("install")
+        .args(["install", "--mode", "hooks-path"])
         .output()
         .unwrap();
     assert!(

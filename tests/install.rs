@@ -58,7 +58,7 @@ fn a_previous_core_hooks_path_keeps_running_and_is_restored() {
     );
     repo.git(&["config", "core.hooksPath", "githooks"]).ok();
     let config_before = std::fs::read(repo.common_dir().join("config")).unwrap();
-    let repo = repo.install();
+    let repo = repo.install_hooks_path();
     repo.install_again_is_harmless();
 
     repo.git(&["branch", "other"]).ok();
@@ -82,7 +82,7 @@ fn a_previous_hook_that_daft_does_not_shim_by_default_is_kept() {
         &repo.common_dir().join("hooks/reference-transaction"),
         &format!("echo \"$1\" >> '{}'", log.display()),
     );
-    let repo = repo.install();
+    let repo = repo.install_hooks_path();
     assert!(
         repo.common_dir()
             .join("daft/hooks/reference-transaction")
@@ -157,7 +157,7 @@ fn without_the_binary_the_shim_still_runs_the_previous_hook() {
         &repo.common_dir().join("hooks/post-checkout"),
         &format!("echo ran >> '{}'", log.display()),
     );
-    let repo = repo.install();
+    let repo = repo.install_hooks_path();
     let out = repo
         .command("git", &repo.root)
         .env("DAFT_BIN", "/nonexistent/daft")
@@ -185,7 +185,7 @@ fn without_the_binary_the_shim_still_runs_the_previous_hook() {
 impl TestRepo {
     fn install_again_is_harmless(&self) {
         let before = std::fs::read(self.common_dir().join("config")).unwrap();
-        self.daft(&["install"])
+        self.daft(&["install", "--mode", "hooks-path"])
             .ok()
             .stdout_has("refreshed the shims");
         assert_eq!(
@@ -229,7 +229,7 @@ fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
 
 #[test]
 fn a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost() {
-    let repo = TestRepo::new().install();
+    let repo = TestRepo::new().install_hooks_path();
     let dir = repo.common_dir().join("daft/hooks");
     let log = repo.path("mine.log");
     // A hook of the user's, written straight into daft's directory, and a note.
@@ -238,7 +238,9 @@ fn a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost() {
         &format!("echo mine >> '{}'", log.display()),
     );
     std::fs::write(dir.join("NOTES"), "keep me\n").unwrap();
-    repo.daft(&["install"]).ok().stdout_has("post-merge");
+    repo.daft(&["install", "--mode", "hooks-path"])
+        .ok()
+        .stdout_has("post-merge");
     // Adopted: still runs, right after the repository's own hooks.
     repo.git(&["merge", "-q", "--no-edit", "main"]).ok();
     repo.git(&["branch", "side"]).ok();
@@ -278,7 +280,7 @@ fn a_hooks_path_set_through_an_include_is_chained_and_restored() {
     .ok();
     let global_before = read(&repo.home().join(".gitconfig"));
     let local_before = std::fs::read(repo.common_dir().join("config")).unwrap();
-    repo.daft(&["install"])
+    repo.daft(&["install", "--mode", "hooks-path"])
         .ok()
         .stdout_has("the hooks in team-hooks");
     repo.git(&["switch", "-q", "-c", "other"]).ok();
@@ -311,7 +313,7 @@ fn install_says_so_when_a_setting_of_higher_precedence_shadows_it() {
 fn uninstall_restores_git_s_config_even_with_a_damaged_record() {
     let repo = TestRepo::new();
     let config_before = std::fs::read(repo.common_dir().join("config")).unwrap();
-    let repo = repo.install();
+    let repo = repo.install_hooks_path();
     std::fs::write(repo.common_dir().join("daft/install.json"), "{damaged").unwrap();
     repo.daft(&["uninstall"])
         .ok()

@@ -6,6 +6,8 @@ mod background;
 mod bad_input;
 
 mod config_errors;
+mod config_mode;
+mod doctor;
 mod engine;
 mod faults;
 mod git_variants;

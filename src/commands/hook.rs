@@ -165,6 +165,9 @@ fn plan(hook: &str, args: &[OsString], repo: &Repo, printer: &Printer) -> Result
         }
     };
     let event_name = event::detect(hook, args, repo);
+    if event_name != event::WORKTREE_POST_CREATE {
+        crate::worktrees::tell_if_not_set_up(repo, printer);
+    }
     let Some(event) = config.event(&event_name) else {
         return Ok(None);
     };

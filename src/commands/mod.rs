@@ -1,6 +1,7 @@
 //! One file per command; each takes its parsed arguments and returns the exit code.
 
 mod cancel;
+mod doctor;
 mod hook;
 mod install;
 mod log;
@@ -14,9 +15,21 @@ use anyhow::{Context as _, Result};
 use crate::cli::{Cli, Command, HooksCommand, LogCommand};
 
 pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
+    if matches!(
+        cli.command,
+        Command::Trust(_)
+            | Command::Untrust
+            | Command::Hooks(_)
+            | Command::Start(_)
+            | Command::Remove(_)
+            | Command::Validate
+    ) {
+        tell_once();
+    }
     match cli.command {
         Command::Install(args) => install::install(&args),
         Command::Uninstall(args) => install::uninstall(&args),
+        Command::Doctor => doctor::run(),
         Command::Hook(args) => Ok(hook::run(&args)),
         Command::Trust(args) | Command::Hooks(HooksCommand::Trust(args)) => trust::trust(&args),
         Command::Untrust => trust::untrust(),
@@ -28,6 +41,33 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Validate => validate::run(),
         Command::Supervise { run_dir } => crate::background::supervise(&utf8(&run_dir)?),
     }
+}
+
+/// What a user should hear once about the repository they work in: that git no longer calls
+/// daft here (something took its hooks), or that this worktree was never set up.
+fn tell_once() {
+    let Ok(repo) = current_dir().and_then(|cwd| crate::repo::Repo::discover(&cwd)) else {
+        return;
+    };
+    let printer = crate::printer::Printer::stderr();
+    let marker = repo.common_dir.join("daft").join("unhooked-told");
+    match crate::install::status::unhooked(&repo) {
+        Some(problem) => {
+            let said = std::fs::read_to_string(&marker).unwrap_or_default();
+            if said != problem.text {
+                printer.warn(&format!(
+                    "{}; run `daft doctor` for details. To mend: {}",
+                    problem.text,
+                    problem.fix.unwrap_or_default()
+                ));
+                let _ = crate::files::write_atomically(&marker, problem.text.as_bytes());
+            }
+        }
+        None => {
+            let _ = crate::files::remove_if_present(&marker);
+        }
+    }
+    crate::worktrees::tell_if_not_set_up(&repo, &printer);
 }
 
 /// The current directory.

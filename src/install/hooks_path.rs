@@ -182,7 +182,7 @@ fn chain_dir(target: &Target, before: Option<&Setting>) -> Option<String> {
 }
 
 /// Git expands a leading `~/` in path settings; so must we, to find the same directory.
-fn expand_home(path: &str) -> String {
+pub(crate) fn expand_home(path: &str) -> String {
     match (path.strip_prefix("~/"), env::home()) {
         (Some(rest), Ok(home)) => home.join(rest).to_string_lossy().into_owned(),
         _ => path.to_owned(),

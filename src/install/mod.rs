@@ -13,6 +13,7 @@
 pub(crate) mod config_hooks;
 pub(crate) mod events;
 pub(crate) mod hooks_path;
+pub(crate) mod status;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -220,6 +221,15 @@ pub(crate) fn uninstall(target: &Target) -> Result<Report> {
         }
     };
     report.lines.extend(config_hooks::unregister_all(target)?);
+    // A global install registers each clone's own events in that clone: clean up the one
+    // we are in (others keep theirs until `daft uninstall` there, and say so in doctor).
+    if target.global
+        && let Ok(cwd) = std::env::current_dir()
+        && let Ok(here) = Target::repo(&cwd)
+        && matches!(here.read_record(), Ok(None))
+    {
+        report.lines.extend(config_hooks::unregister_all(&here)?);
+    }
     let out = hooks_path::uninstall(target, record.as_ref())?;
     report.lines.extend(out);
     crate::files::remove_if_present(&target.record_path())?;

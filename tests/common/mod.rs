@@ -7,6 +7,29 @@ use std::time::{Duration, Instant};
 
 pub(crate) const DAFT: &str = env!("CARGO_BIN_EXE_daft");
 
+/// The directory of the git the tests drive: `DAFT_TEST_GIT` names a git binary (CI runs the
+/// suite again with git 2.55, where daft installs in config mode); else git on PATH.
+fn git_bin_dir() -> Option<PathBuf> {
+    let git = std::env::var_os("DAFT_TEST_GIT").filter(|g| !g.is_empty())?;
+    Some(Path::new(&git).parent()?.to_owned())
+}
+
+/// The version of the git the tests drive, as (major, minor).
+pub(crate) fn git_version() -> (u32, u32) {
+    let git = git_bin_dir().map_or_else(|| PathBuf::from("git"), |dir| dir.join("git"));
+    let out = Command::new(git).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.trim().trim_start_matches("git version ").split('.');
+    let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor)
+}
+
+/// Whether the git under test has config-based hooks, so that daft installs in config mode.
+pub(crate) fn config_mode() -> bool {
+    git_version() >= (2, 54)
+}
+
 pub(crate) struct TestRepo {
     _tmp: tempfile::TempDir,
     /// The directory holding the repository, home and any worktrees.
@@ -68,8 +91,15 @@ impl TestRepo {
         self
     }
 
+    /// daft installed in this git's default mode (config mode on git 2.54 and later).
     pub(crate) fn install(self) -> Self {
         self.daft(&["install"]).ok();
+        self
+    }
+
+    /// daft installed with shims through core.hooksPath, whatever the git.
+    pub(crate) fn install_hooks_path(self) -> Self {
+        self.daft(&["install", "--mode", "hooks-path"]).ok();
         self
     }
 
@@ -96,8 +126,10 @@ impl TestRepo {
     /// A command with the machine's own configuration shut out.
     pub(crate) fn command(&self, program: &str, dir: &Path) -> Command {
         let mut cmd = Command::new(program);
+        let git = git_bin_dir().map(|dir| format!("{}:", dir.display()));
         let path = format!(
-            "{}:{}",
+            "{}{}:{}",
+            git.unwrap_or_default(),
             self.base.join("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );

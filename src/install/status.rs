@@ -1,0 +1,248 @@
+//! Whether git will call daft in a repository, and if not, why and what to do. Read-only: for
+//! `daft doctor`, and for the notice every other command gives once when something else has
+//! taken git's hooks away from daft (a hook manager re-installing, a `core.hooksPath` set
+//! later, per worktree or through an include).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::hooks_path::{self, Setting};
+use super::{Mode, Target, config_hooks, events};
+use crate::repo::Repo;
+use crate::{event, git};
+
+/// One thing found, good or bad.
+#[derive(Debug, Clone)]
+pub(crate) struct Finding {
+    pub(crate) ok: bool,
+    pub(crate) text: String,
+    /// What to do about it, when it is a problem.
+    pub(crate) fix: Option<String>,
+}
+
+impl Finding {
+    fn good(text: String) -> Self {
+        Self {
+            ok: true,
+            text,
+            fix: None,
+        }
+    }
+
+    fn bad(text: String, fix: String) -> Self {
+        Self {
+            ok: false,
+            text,
+            fix: Some(fix),
+        }
+    }
+}
+
+/// The first reason git will not call daft in `repo`, if there is one: cheap enough (a git
+/// call or two) for every command a user types.
+pub(crate) fn unhooked(repo: &Repo) -> Option<Finding> {
+    let (target, record) = events::install_in_effect(repo)?;
+    let dir = run_dir(repo);
+    match record.mode {
+        Mode::Config => config_mode(&dir, &target).into_iter().find(|f| !f.ok),
+        Mode::HooksPath => hooks_path_mode(&dir, &target).into_iter().find(|f| !f.ok),
+    }
+}
+
+/// Where git commands about `repo` run.
+fn run_dir(repo: &Repo) -> PathBuf {
+    repo.work_tree
+        .clone()
+        .unwrap_or_else(|| repo.common_dir.clone())
+}
+
+/// Everything `daft doctor` checks about how git reaches daft in `repo`.
+pub(crate) fn check(repo: &Repo) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let dir = run_dir(repo);
+    let version = git::version();
+    let has_config_hooks = version.is_some_and(|v| v >= super::CONFIG_HOOKS_SINCE);
+    out.push(Finding::good(format!(
+        "git {}: {}",
+        version.map_or_else(|| "?".into(), |(a, b)| format!("{a}.{b}")),
+        if has_config_hooks {
+            "has config-based hooks (config mode is daft's default)"
+        } else {
+            "has no config-based hooks (2.54 brought them): daft uses hooks-path mode"
+        }
+    )));
+    let Some((target, record)) = events::install_in_effect(repo) else {
+        out.push(Finding::bad(
+            "daft is not installed for this repository (nor globally), so git never calls it here"
+                .into(),
+            "daft install (or: daft install --global)".into(),
+        ));
+        return out;
+    };
+    out.push(Finding::good(format!(
+        "installed in {} mode, {} ({})",
+        record.mode.word(),
+        if target.global {
+            "for every repository of yours"
+        } else {
+            "for this repository"
+        },
+        target.daft_dir.join("install.json").display()
+    )));
+    out.extend(binary(record.bin.as_deref()));
+    out.extend(match record.mode {
+        Mode::Config => config_mode(&dir, &target),
+        Mode::HooksPath => hooks_path_mode(&dir, &target),
+    });
+    out
+}
+
+/// The binary git runs: there, and the one answering now.
+fn binary(bin: Option<&Path>) -> Option<Finding> {
+    let bin = bin?;
+    let me = std::env::current_exe().ok();
+    Some(if !crate::sys::executable(bin) {
+        Finding::bad(
+            format!("git runs {}, which is gone", bin.display()),
+            "reinstall daft (./install.sh), or run daft install again with the daft you have"
+                .into(),
+        )
+    } else if me
+        .as_deref()
+        .is_some_and(|me| fs::canonicalize(me).ok() != fs::canonicalize(bin).ok())
+    {
+        Finding::good(format!(
+            "git runs {} (this is {})",
+            bin.display(),
+            me.as_deref()
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        ))
+    } else {
+        Finding::good(format!("git runs {}", bin.display()))
+    })
+}
+
+fn config_mode(dir: &Path, target: &Target) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if git::version().is_none_or(|v| v < super::CONFIG_HOOKS_SINCE) {
+        out.push(Finding::bad(
+            "installed in config mode, but this git has no config-based hooks".into(),
+            format!("daft install{} --mode hooks-path", global_flag(target)),
+        ));
+        return out;
+    }
+    let mut needed = vec![event::POST_CHECKOUT.to_owned()];
+    needed.extend(
+        events::trusted(&common_of(dir, target))
+            .into_iter()
+            .filter(|e| e != event::POST_CHECKOUT),
+    );
+    for hook in needed {
+        let name = config_hooks::friendly_name(&hook);
+        let command = git::config_get(dir, &["--get", &format!("hook.{name}.command")])
+            .ok()
+            .flatten();
+        let disabled = [
+            format!("hook.{name}.enabled"),
+            format!("hook.{hook}.enabled"),
+        ]
+        .into_iter()
+        .find(|key| {
+            git::config_get(dir, &["--type=bool", "--get", key])
+                .ok()
+                .flatten()
+                .is_some_and(|v| v == "false")
+        });
+        out.push(match (command, disabled) {
+            (None, _) => Finding::bad(
+                format!("git is not told to run daft for {hook} (hook.{name} is missing)"),
+                format!("daft install{}", global_flag(target)),
+            ),
+            (Some(_), Some(key)) => Finding::bad(
+                format!("{key} is false, so git does not run daft for {hook}"),
+                format!("git config --unset {key}"),
+            ),
+            (Some(_), None) => Finding::good(format!("git runs daft for {hook} (hook.{name})")),
+        });
+    }
+    out
+}
+
+fn hooks_path_mode(dir: &Path, target: &Target) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let ours = target.hooks_dir();
+    let effective = hooks_path::effective(dir, &[]).ok().flatten();
+    out.push(match &effective {
+        Some(Setting { value, .. }) if Path::new(&hooks_path::expand_home(value)) == ours => Finding::good(format!(
+            "core.hooksPath is daft's ({})",
+            ours.display()
+        )),
+        Some(setting) => Finding::bad(
+            format!(
+                "core.hooksPath is {} ({}, {} scope), not daft's: git no longer calls daft here",
+                setting.value, setting.origin, setting.scope
+            ),
+            if setting.scope == "worktree" {
+                "git config --worktree --unset core.hooksPath (set in this worktree only), then daft install".into()
+            } else {
+                format!(
+                    "daft install{} (the hooks in {} keep running first)",
+                    global_flag(target),
+                    setting.value
+                )
+            },
+        ),
+        None => Finding::bad(
+            "core.hooksPath is not set: git no longer calls daft's shims".into(),
+            format!("daft install{}", global_flag(target)),
+        ),
+    });
+    let mut foreign = Vec::new();
+    let mut missing = 0;
+    for name in event::GIT_HOOKS {
+        let path = ours.join(name);
+        if path.symlink_metadata().is_err() {
+            missing += 1;
+        } else if !hooks_path::is_ours(&path) {
+            foreign.push(name);
+        }
+    }
+    if missing > 0 {
+        out.push(Finding::bad(
+            format!(
+                "{missing} of daft's shims are missing from {}",
+                ours.display()
+            ),
+            format!("daft install{}", global_flag(target)),
+        ));
+    }
+    for name in foreign {
+        out.push(Finding::bad(
+            format!(
+                "{name} in daft's hooks directory is another tool's: git runs it instead of daft's shim"
+            ),
+            format!(
+                "daft install{} (adopts it: it keeps running, after the previous hook)",
+                global_flag(target)
+            ),
+        ));
+    }
+    out
+}
+
+fn global_flag(target: &Target) -> &'static str {
+    if target.global { " --global" } else { "" }
+}
+
+fn common_of(dir: &Path, target: &Target) -> PathBuf {
+    if target.global {
+        Repo::discover(dir).map_or_else(|_| dir.to_owned(), |repo| repo.common_dir)
+    } else {
+        target
+            .daft_dir
+            .parent()
+            .map_or_else(|| dir.to_owned(), Path::to_owned)
+    }
+}

@@ -1,0 +1,169 @@
+//! Config mode (git 2.54+): daft registers with git's config-based hooks for the events it
+//! needs, owns no hooks directory, and lives beside every other hook. CI runs these with git
+//! 2.55 (`DAFT_TEST_GIT`); with an older git they skip, saying why, and the mode choice is
+//! checked instead.
+
+use std::path::Path;
+
+use crate::common::{TestRepo, config_mode, read};
+
+fn hook(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(path, mode).unwrap();
+}
+
+fn needs_config_hooks() -> bool {
+    if config_mode() {
+        return true;
+    }
+    eprintln!("skipped: config mode needs git 2.54 or later; run with DAFT_TEST_GIT=<git 2.55>");
+    false
+}
+
+/// The events daft is registered for in this repository's own config.
+fn registered(repo: &TestRepo) -> Vec<String> {
+    let out = repo.git(&[
+        "config",
+        "--local",
+        "--get-regexp",
+        r"^hook\.daft-.*\.event$",
+    ]);
+    let mut events: Vec<String> = out
+        .stdout()
+        .lines()
+        .filter_map(|line| line.split_once(' ').map(|(_, event)| event.to_owned()))
+        .collect();
+    events.sort();
+    events
+}
+
+#[test]
+fn an_old_git_gets_hooks_path_mode_and_is_told_why() {
+    if config_mode() {
+        return;
+    }
+    TestRepo::new()
+        .daft(&["install"])
+        .ok()
+        .stdout_has("hooks-path mode: git 2.")
+        .stdout_has("older than 2.54");
+    TestRepo::new()
+        .daft(&["install", "--mode", "config"])
+        .fails_with(2)
+        .stdout_has("")
+        .stderr_has("config mode needs git's config-based hooks");
+}
+
+#[test]
+fn only_the_events_trusted_configs_use_are_registered() {
+    if !needs_config_hooks() {
+        return;
+    }
+    let repo = TestRepo::new().install();
+    assert_eq!(registered(&repo), ["post-checkout"]);
+    assert!(!repo.common_dir().join("daft/hooks").exists());
+    assert!(repo.git(&["config", "core.hooksPath"]).code() == Some(1));
+    let repo = repo
+        .daft_yml("hooks:\n  pre-commit:\n    jobs:\n      - name: lint\n        run: echo linted >> lint.log\n")
+        .commit()
+        .trust();
+    assert_eq!(registered(&repo), ["post-checkout", "pre-commit"]);
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "x"]).ok();
+    assert_eq!(read(&repo.root.join("lint.log")), "linted\n");
+    repo.daft(&["untrust"]).ok();
+    assert_eq!(registered(&repo), ["post-checkout"]);
+    repo.daft(&["uninstall"]).ok();
+    assert!(registered(&repo).is_empty());
+}
+
+#[test]
+fn other_hooks_and_hook_managers_keep_working_in_any_order() {
+    if !needs_config_hooks() {
+        return;
+    }
+    let repo = TestRepo::new();
+    let log = repo.path("hooks.log");
+    // The repository's own hook, then daft, then another tool taking core.hooksPath.
+    hook(
+        &repo.common_dir().join("hooks/pre-commit"),
+        &format!("echo own >> '{}'", log.display()),
+    );
+    let repo = repo
+        .daft_yml(&format!(
+            "hooks:\n  pre-commit:\n    jobs:\n      - name: daft\n        run: echo daft >> '{}'\n",
+            log.display()
+        ))
+        .commit()
+        .install()
+        .trust();
+    std::fs::remove_file(&log).unwrap(); // the set-up's own commit ran the hook too
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "x"]).ok();
+    assert_eq!(read(&log), "daft\nown\n");
+    hook(
+        &repo.root.join(".husky/_/pre-commit"),
+        &format!("echo husky >> '{}'", log.display()),
+    );
+    repo.git(&["config", "core.hooksPath", ".husky/_"]).ok();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "y"]).ok();
+    assert_eq!(read(&log), "daft\nown\ndaft\nhusky\n");
+    repo.daft(&["doctor"]).ok().stdout_has("side by side");
+}
+
+#[test]
+fn a_deleted_binary_says_what_to_do_and_blocks_nothing() {
+    if !needs_config_hooks() {
+        return;
+    }
+    let repo = TestRepo::new();
+    let copy = repo.path("bin/daft-copy");
+    std::fs::copy(crate::common::DAFT, &copy).unwrap();
+    repo.run_in(&repo.root, copy.to_str().unwrap(), &["install"])
+        .ok();
+    let repo = repo
+        .daft_yml("hooks:\n  pre-commit:\n    jobs:\n      - name: lint\n        run: 'true'\n")
+        .commit();
+    repo.run_in(&repo.root, copy.to_str().unwrap(), &["trust", "--yes"])
+        .ok();
+    std::fs::remove_file(&copy).unwrap();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "x"])
+        .ok()
+        .stderr_has("daft-copy is gone")
+        .stderr_has("git config --local --remove-section hook.daft-pre-commit");
+    repo.git(&["switch", "-q", "-c", "other"])
+        .ok()
+        .stderr_has("--remove-section hook.daft-post-checkout");
+}
+
+#[test]
+fn a_global_install_registers_each_clone_s_events_in_that_clone() {
+    if !needs_config_hooks() {
+        return;
+    }
+    let repo = TestRepo::new();
+    repo.daft(&["install", "--global"]).ok();
+    let global = repo.run_in(
+        &repo.base,
+        "git",
+        &["config", "--global", "--get-regexp", r"^hook\.daft-"],
+    );
+    assert!(
+        global
+            .stdout()
+            .contains("hook.daft-post-checkout.event post-checkout")
+    );
+    let repo = repo
+        .daft_yml("hooks:\n  pre-push:\n    jobs:\n      - name: check\n        run: 'true'\n")
+        .commit()
+        .trust();
+    assert_eq!(registered(&repo), ["pre-push"]);
+    repo.daft(&["uninstall", "--global"]).ok();
+    assert!(registered(&repo).is_empty());
+    let global = repo.run_in(
+        &repo.base,
+        "git",
+        &["config", "--global", "--get-regexp", r"^hook\.daft-"],
+    );
+    assert_eq!(global.stdout(), "");
+}
