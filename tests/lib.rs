@@ -4,6 +4,7 @@ mod common;
 
 mod background;
 mod bad_input;
+mod coexistence;
 
 mod config_errors;
 mod config_mode;

@@ -202,7 +202,10 @@ pub(crate) fn install(target: &Target, bin: &Path, mode: Mode, why: String) -> R
         }
     }
     if !target.global {
-        events::refresh(&crate::repo::Repo::discover(&target.dir)?)?;
+        let repo = crate::repo::Repo::discover(&target.dir)?;
+        events::refresh(&repo)?;
+        // Mended: the next time something unhooks daft is news again.
+        crate::files::remove_if_present(&repo.common_dir.join("daft").join("unhooked-told"))?;
     }
     Ok(report)
 }
