@@ -1,5 +1,5 @@
 //! daft beside the hook managers people already use — pre-commit, prek and lefthook (from
-//! PyPI), husky and lefthook (from npm) — installed the way their users install them, before
+//! `PyPI`), husky and lefthook (from npm) — installed the way their users install them, before
 //! and after daft, re-run, and uninstalled: both fire, neither loses a hook, and uninstalling
 //! daft leaves the other tool working. `.ci/run` installs the tools under
 //! `target/tools` and points `DAFT_TEST_TOOLS` there; without them these tests skip, saying so.
@@ -134,7 +134,7 @@ fn lefthook_from(bin: &Path) {
         "lefthook.yml",
         "pre-commit:\n  commands:\n    mark:\n      run: echo lefthook >> 'LOG'\n".to_owned(),
     );
-    let repo = repo_with(&[config.clone()]);
+    let repo = repo_with(std::slice::from_ref(&config));
     run_tool(&repo, bin, &["install"]).ok();
     daft_in(&repo);
     assert_eq!(who_fires(&repo), pair("lefthook"));
