@@ -1,52 +1,61 @@
-"""Prints bench/run.sh's figures as differences and ratios against the baseline of the same run."""
+"""Prints bench/run.sh's figures against the baseline of the same run.
 
+  report.py hyperfine FILE [NAME=TARGET_MS ...]  medians of a hyperfine export; the first
+                                                 command is the baseline, a target is the
+                                                 most NAME may add to it
+  report.py memory HOOK_KB TRUE_KB SUPERVISOR_KB
+  report.py engine SHELL_MS DAFT_MS DIAMOND_MS
+  report.py suite WITHOUT_S WITH_S               git's own tests, wall time
+"""
+
+import json
 import sys
 
 
-def ms(x):
-    return f"{x:7.2f} ms"
+def hyperfine(path, *targets):
+    limits = dict(t.split("=", 1) for t in targets)
+    results = json.load(open(path))["results"]
+    base = results[0]["median"] * 1000
+    for i, r in enumerate(results):
+        name, value = r["command"], r["median"] * 1000
+        text = f"  {name:<52} {value:8.2f} ms"
+        if i > 0:
+            extra = value - base
+            text += f"   {extra:+6.2f} ms  ({value / base:4.2f}x)"
+            if name in limits:
+                limit = float(limits[name])
+                text += f"   target <= +{limit:g} ms: {'met' if extra <= limit else 'MISSED'}"
+        else:
+            text += "   (baseline)"
+        print(text)
 
 
-def line(label, value, base=None, target=None):
-    text = f"  {label:<44} {ms(value)}"
-    if base is not None:
-        extra = value - base
-        text += f"   {extra:+6.2f} ms  ({value / base:4.2f}x)"
-        if target is not None:
-            text += f"   target <= +{target} ms: {'met' if extra <= target else 'MISSED'}"
-    print(text)
+def memory(hook_kb, true_kb, sup_kb):
+    hook_kb, true_kb, sup_kb = float(hook_kb), float(true_kb), float(sup_kb)
+    print(f"  daft hook (no work), peak RSS   {hook_kb / 1024:6.1f} MB   (true: {true_kb / 1024:.1f} MB)"
+          f"   target < 10 MB: {'met' if hook_kb < 10240 else 'MISSED'}")
+    print(f"  idle supervisor, peak RSS       {sup_kb / 1024:6.1f} MB")
 
 
-def main(kind, *numbers):
-    n = [float(x) for x in numbers]
-    if kind == "dispatch":
-        off, shim, daft, lefthook = n
-        line("git switch, hooks off (baseline)", off)
-        line("a bare sh hook (exec true): the shim's floor", shim, off)
-        line("daft installed, no post-checkout work", daft, off, 2)
-        line("lefthook, one trivial post-checkout command", lefthook, off)
-        print(f"  the sh start alone is {shim - off:.2f} ms of daft's {daft - off:.2f} ms")
-    elif kind == "worktree-add":
-        off, daft, off_piped, daft_piped = n
-        line("hooks off (baseline)", off)
-        line("daft: sync true + background sleep 30", daft, off, 15)
-        line("hooks off, piped through cat (baseline)", off_piped)
-        line("daft, piped through cat", daft_piped, off_piped, 15)
-    elif kind == "memory":
-        hook_kb, true_kb, sup_kb = n
-        print(f"  daft hook (no work), peak RSS   {hook_kb / 1024:6.1f} MB   (true: {true_kb / 1024:.1f} MB)   target < 10 MB: {'met' if hook_kb < 10240 else 'MISSED'}")
-        print(f"  idle supervisor, peak RSS       {sup_kb / 1024:6.1f} MB")
-    elif kind == "engine":
-        shell, daft, diamond = n
-        per_job = (daft - shell) / 100
-        line("100 x 'sh -c true' by a shell (baseline)", shell)
-        line("100 independent 'true' jobs, parallel: false", daft, shell)
-        print(f"  per-job overhead {per_job:.2f} ms   target < 2 ms: {'met' if per_job < 2 else 'MISSED'}")
-        critical = 900.0
-        limit = critical * 1.05 + 30
-        print(f"  diamond a -> (b, c) -> d of 0.3 s jobs: makespan {diamond:.0f} ms vs critical path {critical:.0f} ms "
-              f"({diamond / critical:.3f}x)   target <= {limit:.0f} ms: {'met' if diamond <= limit else 'MISSED'}")
+def engine(shell, daft, diamond):
+    shell, daft, diamond = float(shell), float(daft), float(diamond)
+    per_job = (daft - shell) / 100
+    print(f"  100 x 'sh -c true' by a shell (baseline)       {shell:8.2f} ms")
+    print(f"  100 independent 'true' jobs, parallel: false  {daft:8.2f} ms   per-job overhead {per_job:.2f} ms"
+          f"   target < 2 ms: {'met' if per_job < 2 else 'MISSED'}")
+    critical = 900.0
+    limit = critical * 1.05 + 30
+    print(f"  diamond a -> (b, c) -> d of 0.3 s jobs: makespan {diamond:.0f} ms vs critical path {critical:.0f} ms "
+          f"({diamond / critical:.3f}x)   target <= {limit:.0f} ms: {'met' if diamond <= limit else 'MISSED'}")
+
+
+def suite(without, with_daft):
+    without, with_daft = float(without), float(with_daft)
+    extra = (with_daft / without - 1) * 100
+    print(f"  without daft (baseline) {without:7.1f} s")
+    print(f"  with daft               {with_daft:7.1f} s   {extra:+.1f}%   target <= +3%: {'met' if extra <= 3 else 'MISSED'}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    kind, *args = sys.argv[1:]
+    {"hyperfine": hyperfine, "memory": memory, "engine": engine, "suite": suite}[kind](*args)

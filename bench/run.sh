@@ -1,103 +1,203 @@
 #!/usr/bin/env bash
 # daft's benchmarks. Every figure is printed against a baseline measured in the same run (git
-# with hooks off, a shell running the same commands, lefthook), because these machines are
-# shared and noisy. Installs what it compares against (hyperfine, GNU time, lefthook).
+# with no hooks, a shell running the same commands, lefthook), because these machines are
+# shared and noisy. Installs what it compares against (hyperfine, GNU time, strace, lefthook).
+# daft is built as install.sh builds it for users.
 #
-#   bench/run.sh            dispatch, worktree add, memory, job engine
+#   bench/run.sh            dispatch and commit in both install modes, worktree add, many
+#                           worktrees, memory, job engine
 #   bench/run.sh --quick    the same with fewer runs (a few minutes)
-#   bench/run.sh --full     also the Rust workspace scenario of the user's story (slow)
+#   bench/run.sh --suite    also git's own hook and worktree tests, with daft vs without
+#   bench/run.sh --full     also --suite and the Rust workspace scenario of the user's story
+#
+# Config mode needs git 2.54+: the prebuilt git 2.55 in ../shared/git-suite (skipped, saying
+# so, without it). The bench ends only the processes it started, by the pids daft recorded.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
+shared=$root/../shared/git-suite
 mode=${1:-}
 runs=200
 [ "$mode" = --quick ] && runs=40
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need hyperfine || ! [ -x /usr/bin/time ]; then
-	echo "==> installing hyperfine and GNU time (Debian packages)"
-	apt-get update -qq >/dev/null && apt-get install -y -qq hyperfine time >/dev/null
+if ! need hyperfine || ! [ -x /usr/bin/time ] || ! need strace; then
+	echo "==> installing hyperfine, GNU time and strace (Debian packages)"
+	apt-get update -qq >/dev/null && apt-get install -y -qq hyperfine time strace >/dev/null
 fi
 
 work=$(mktemp -d)
-trap 'pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
-if [ ! -x "$work/lefthook/lefthook" ]; then
-	echo "==> installing lefthook (PyPI package, which ships its Go binary)"
-	pip install --quiet --disable-pip-version-check --target "$work/py" lefthook >/dev/null 2>&1
-	mkdir -p "$work/lefthook"
-	ln -s "$(find "$work/py" -path '*lefthook-linux-*/lefthook' -type f | head -1)" "$work/lefthook/lefthook"
-fi
+trap 'python3 "$here/reap.py" "$work"; rm -rf "$work"' EXIT
+echo "==> installing lefthook (PyPI package, which ships its Go binary)"
+pip install --quiet --disable-pip-version-check --target "$work/py" lefthook >/dev/null 2>&1
+mkdir -p "$work/lefthook"
+ln -s "$(find "$work/py" -path '*lefthook-linux-*/lefthook' -type f | head -1)" "$work/lefthook/lefthook"
+LEFTHOOK=$work/lefthook/lefthook
 
-echo "==> cargo build --release --locked"
-(cd "$root" && cargo build --release --locked --quiet)
-export DAFT_BIN=$root/target/release/daft
-# The toolchain and crate cache stay the user's own when HOME is isolated below.
+echo "==> building daft as install.sh does"
+(CARGO_TARGET_DIR=$root/target CARGO_INSTALL_ROOT=$work/daft DAFT_INSTALL_ONLY=1 "$root/install.sh" >/dev/null 2>&1)
+DAFT=$work/daft/bin/daft
+GIT_OLD=$(command -v git)
+GIT_NEW=
+if [ -f "$shared/git-2.55.0-linux-x86_64.tar.xz" ]; then
+	tar -xJf "$shared/git-2.55.0-linux-x86_64.tar.xz" -C "$work"
+	GIT_NEW=$work/git-2.55.0/bin/git
+fi
+# The toolchain, the crate cache and git-suite's build of git stay the user's own when HOME
+# is isolated below.
 export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
+export DAFT_GIT_SUITE_CACHE=${DAFT_GIT_SUITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daft-git-suite}
 export HOME=$work/home GIT_CONFIG_GLOBAL=$work/home/.gitconfig GIT_CONFIG_NOSYSTEM=1
 export XDG_DATA_HOME=$work/home/.local/share XDG_CONFIG_HOME=$work/home/.config
+export XDG_STATE_HOME=$work/home/.local/state
 mkdir -p "$HOME"
 git config --global user.name bench
 git config --global user.email bench@example.com
 git config --global init.defaultBranch main
 git config --global advice.detachedHead false
+echo "    $("$GIT_OLD" --version)${GIT_NEW:+, $("$GIT_NEW" --version)}; daft $("$DAFT" --version)"
 
-# hyperfine -> median in ms, via its JSON export.
-median() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join("%.3f" % (x["median"]*1000) for x in r))' "$1"; }
 report() { python3 "$here/report.py" "$@"; }
 
+# new_repo NAME GIT [daft MODE | lefthook]: a repository with a branch `other` to switch to,
+# daft's own daft.yml (worktree jobs only), and what is named installed.
 new_repo() {
-	rm -rf "$work/$1" && git init -q "$work/$1" && cd "$work/$1"
-	echo hello >README && git add -A && git commit -qm init && git branch other
+	local dir=$work/$1 git=$2
+	rm -rf "$dir" && "$git" init -q "$dir"
+	(
+		cd "$dir"
+		export PATH=$(dirname "$git"):$PATH
+		echo hello >README
+		cp "$root/daft.yml" daft.yml
+		# No background maintenance: it would fall on whichever repository is measured later.
+		"$git" config gc.auto 0 && "$git" config maintenance.auto false
+		"$git" add -A && "$git" commit -qm init && "$git" branch other
+		case ${3:-} in
+		daft) "$DAFT" install --mode "$4" >/dev/null && "$DAFT" trust --yes >/dev/null ;;
+		lefthook)
+			printf 'post-checkout:\n  commands:\n    noop:\n      run: "true"\npre-commit:\n  commands:\n    noop:\n      run: "true"\n' >lefthook.yml
+			PATH=$work/lefthook:$PATH "$LEFTHOOK" install >/dev/null
+			;;
+		esac
+	)
+}
+
+# switch_bench GIT NAME=REPO… : a no-op `git switch` in each repository, the first the baseline.
+switch_bench() {
+	local git=$1 out=$2
+	shift 2
+	local args=()
+	for pair in "$@"; do
+		local name=${pair%%=*} dir=$work/${pair#*=}
+		args+=(--prepare "$git -C $dir switch -q main" -n "$name" "env PATH=$work/lefthook:$PATH $git -C $dir switch -q other")
+	done
+	hyperfine -N --warmup 20 --runs "$runs" --export-json "$out" "${args[@]}" >/dev/null
+}
+
+# commit_bench GIT OUT NAME=REPO… : each commit starts from the same history (the branch is
+# put back before every run), so no repository grows while the others wait.
+commit_bench() {
+	local git=$1 out=$2
+	shift 2
+	local args=()
+	for pair in "$@"; do
+		local dir=$work/${pair#*=}
+		local base
+		base=$("$git" -C "$dir" rev-parse HEAD)
+		args+=(--prepare "$git -C $dir update-ref refs/heads/main $base")
+		args+=(-n "${pair%%=*}" "env PATH=$work/lefthook:$PATH $git -C $dir commit -q --allow-empty -m x")
+	done
+	hyperfine -N --warmup 10 --runs "$((runs / 2))" --export-json "$out" "${args[@]}" >/dev/null
+}
+
+# processes GIT REPO: how many hook processes git starts for one commit, and how many of
+# them (or their children) are daft.
+processes() {
+	local git=$1 dir=$work/$2
+	GIT_TRACE2_EVENT=$work/trace.json "$git" -C "$dir" commit -q --allow-empty -m counted
+	local hooks daft
+	hooks=$(grep -c '"event":"child_start".*"child_class":"hook"' "$work/trace.json" || true)
+	strace -f -qq -e trace=execve -o "$work/strace.out" "$git" -C "$dir" commit -q --allow-empty -m counted
+	daft=$(grep -c "execve(\"$DAFT\"" "$work/strace.out" || true)
+	rm -f "$work/trace.json"
+	echo "  $2: one git commit starts $hooks hook process(es), $daft of them daft"
 }
 
 echo
-echo "## dispatch: git switch with nothing for daft to do"
-new_repo daft
-cp "$root/daft.yml" . && git add daft.yml && git commit -qm daft
-"$DAFT_BIN" install >/dev/null && "$DAFT_BIN" trust --yes >/dev/null
-new_repo lh-repo
-printf 'post-checkout:\n  commands:\n    noop:\n      run: "true"\n' >lefthook.yml
-PATH=$work/lefthook:$PATH "$work/lefthook/lefthook" install >/dev/null
-new_repo shim
-mkdir -p hooks && printf '#!/bin/sh\nexec true\n' >hooks/post-checkout && chmod +x hooks/post-checkout
-git config core.hooksPath hooks
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/switch.json" \
-	--prepare "git -C $work/daft switch -q main" "git -C $work/daft -c core.hooksPath=/dev/null switch -q other" \
-	--prepare "git -C $work/shim switch -q main" "git -C $work/shim switch -q other" \
-	--prepare "git -C $work/daft switch -q main" "git -C $work/daft switch -q other" \
-	--prepare "git -C $work/lh-repo switch -q main" "env PATH=$work/lefthook:$PATH git -C $work/lh-repo switch -q other" >/dev/null
-report dispatch $(median "$work/switch.json")
+echo "## dispatch: a git switch with nothing for daft to do"
+new_repo plain-old "$GIT_OLD"
+new_repo hp-old "$GIT_OLD" daft hooks-path
+new_repo lh-old "$GIT_OLD" lefthook
+switch_bench "$GIT_OLD" "$work/switch-old.json" "git $("$GIT_OLD" --version | cut -d' ' -f3), no hooks=plain-old" "daft, hooks-path mode=hp-old" "lefthook, one trivial command=lh-old"
+report hyperfine "$work/switch-old.json" "daft, hooks-path mode=1"
+if [ -n "$GIT_NEW" ]; then
+	new_repo plain-new "$GIT_NEW"
+	new_repo cfg-new "$GIT_NEW" daft config
+	new_repo hp-new "$GIT_NEW" daft hooks-path
+	new_repo lh-new "$GIT_NEW" lefthook
+	switch_bench "$GIT_NEW" "$work/switch-new.json" "git 2.55.0, no hooks=plain-new" "daft, config mode=cfg-new" "daft, hooks-path mode=hp-new" "lefthook, one trivial command=lh-new"
+	report hyperfine "$work/switch-new.json" "daft, config mode=0.5" "daft, hooks-path mode=1"
+else
+	echo "  (config mode skipped: it needs git 2.54+, the prebuilt git 2.55 in ../shared/git-suite)"
+fi
+
+echo
+echo "## git commit, with a daft.yml that names no commit hook"
+commit_bench "$GIT_OLD" "$work/commit-old.json" "git, no hooks=plain-old" "daft, hooks-path mode=hp-old" "lefthook, one trivial command=lh-old"
+report hyperfine "$work/commit-old.json"
+processes "$GIT_OLD" hp-old
+if [ -n "$GIT_NEW" ]; then
+	commit_bench "$GIT_NEW" "$work/commit-new.json" "git 2.55.0, no hooks=plain-new" "daft, config mode=cfg-new" "daft, hooks-path mode=hp-new" "lefthook, one trivial command=lh-new"
+	report hyperfine "$work/commit-new.json" "daft, config mode=0.2"
+	processes "$GIT_NEW" cfg-new
+	processes "$GIT_NEW" hp-new
+fi
 
 echo
 echo "## git worktree add: one synchronous 'true' job and one background 'sleep 30'"
-new_repo wt
-printf 'hooks:\n  worktree-post-create:\n    jobs:\n      - name: quick\n        run: "true"\n      - name: slow\n        run: sleep 30\n        background: true\n' >daft.yml
-git add -A && git commit -qm daft && "$DAFT_BIN" install >/dev/null && "$DAFT_BIN" trust --yes >/dev/null
-cleanup="git -C $work/wt worktree remove --force ../x 2>/dev/null; git -C $work/wt branch -qD x 2>/dev/null; true"
-hyperfine --warmup 3 --runs "$((runs / 4))" --export-json "$work/add.json" --prepare "$cleanup" \
-	"git -C $work/wt -c core.hooksPath=/dev/null worktree add -q ../x -b x" \
-	"git -C $work/wt worktree add -q ../x -b x" \
-	"git -C $work/wt -c core.hooksPath=/dev/null worktree add -q ../x -b x 2>&1 | cat" \
-	"git -C $work/wt worktree add -q ../x -b x 2>&1 | cat" >/dev/null
-report worktree-add $(median "$work/add.json")
-pkill -f "sleep 30" 2>/dev/null || true
+add_bench() {
+	local git=$1 out=$2
+	shift 2
+	local args=()
+	for pair in "$@"; do
+		local name=${pair%%=*} dir=$work/${pair#*=}
+		(cd "$dir" && export PATH=$(dirname "$git"):$work/lefthook:$PATH &&
+			printf 'hooks:\n  worktree-post-create:\n    jobs:\n      - name: quick\n        run: "true"\n      - name: slow\n        run: sleep 30\n        background: true\n' >daft.yml &&
+			"$git" add -A && "$git" commit -qm jobs && { ! [ -d .git/daft ] || "$DAFT" trust --yes; }) >/dev/null 2>&1
+		local wt=${pair#*=}-x
+		args+=(--prepare "$git -C $dir worktree remove --force ../$wt 2>/dev/null; $git -C $dir branch -qD x 2>/dev/null; true")
+		args+=(-n "$name" "env PATH=$work/lefthook:$PATH $git -C $dir worktree add -q ../$wt -b x")
+	done
+	hyperfine --warmup 3 --runs "$((runs / 4))" --export-json "$out" "${args[@]}" >/dev/null
+}
+add_bench "$GIT_OLD" "$work/add-old.json" "git, no hooks=plain-old" "daft, hooks-path mode=hp-old" "lefthook, one trivial command=lh-old"
+report hyperfine "$work/add-old.json" "daft, hooks-path mode=15"
+if [ -n "$GIT_NEW" ]; then
+	add_bench "$GIT_NEW" "$work/add-new.json" "git 2.55.0, no hooks=plain-new" "daft, config mode=cfg-new" "lefthook, one trivial command=lh-new"
+	report hyperfine "$work/add-new.json" "daft, config mode=15"
+fi
 
 echo
 echo "## memory (peak RSS)"
-cd "$work/daft"
+cd "$work/hp-old"
 head=$(git rev-parse HEAD)
-hook_kb=$(/usr/bin/time -f %M "$DAFT_BIN" hook post-checkout "$head" "$head" 1 2>&1 >/dev/null | tail -1)
+hook_kb=$(/usr/bin/time -f %M "$DAFT" hook post-checkout "$head" "$head" 1 2>&1 >/dev/null | tail -1)
 true_kb=$(/usr/bin/time -f %M true 2>&1 | tail -1)
-cd "$work/wt" && git worktree add -q ../m -b m 2>/dev/null
-sup=$(pgrep -f "__supervise" | head -1)
-sup_kb=$(awk '/VmHWM/ {print $2}' "/proc/$sup/status")
+git worktree add -q ../m -b m 2>/dev/null
+sup=$(python3 -c '
+import json, sys
+run = json.load(sys.stdin)["runs"][0]
+print(next(j["pid"] for j in run["jobs"] if j["name"] == "slow"))' < <(cd ../m && "$DAFT" hooks log show --json))
+owner=$(awk '{print $4}' "/proc/$sup/stat")
+sup_kb=$(awk '/VmHWM/ {print $2}' "/proc/$owner/status")
 report memory "$hook_kb" "$true_kb" "$sup_kb"
 git worktree remove --force ../m
 
 echo
 echo "## job engine: 100 independent 'true' jobs, and a diamond of 0.3 s jobs"
-new_repo engine
+new_repo engine "$GIT_OLD"
+cd "$work/engine"
 python3 - >daft.yml <<'PY'
 print("hooks:\n  post-merge:\n    parallel: false\n    jobs:")
 for i in range(100):
@@ -106,15 +206,21 @@ print("  pre-auto-gc:\n    jobs:")
 for name, needs in [("a", ""), ("b", "a"), ("c", "a"), ("d", "b, c")]:
     print(f"      - name: {name}\n        run: sleep 0.3" + (f"\n        needs: [{needs}]" if needs else ""))
 PY
-"$DAFT_BIN" trust --yes >/dev/null
+"$DAFT" trust --yes >/dev/null
 hyperfine -N --warmup 2 --runs "$((runs / 10 + 5))" --export-json "$work/engine.json" \
 	"sh -c 'i=0; while [ \$i -lt 100 ]; do sh -c true; i=\$((i+1)); done'" \
-	"$DAFT_BIN hooks run post-merge" >/dev/null
+	"$DAFT hooks run post-merge" >/dev/null
 hyperfine -N --warmup 1 --runs "$((runs / 20 + 5))" --export-json "$work/diamond.json" \
-	"$DAFT_BIN hooks run pre-auto-gc" >/dev/null
-report engine $(median "$work/engine.json") $(median "$work/diamond.json")
+	"$DAFT hooks run pre-auto-gc" >/dev/null
+medians() { python3 -c 'import json,sys; print(" ".join("%.3f" % (r["median"]*1000) for r in json.load(open(sys.argv[1]))["results"]))' "$1"; }
+# shellcheck disable=SC2046
+report engine $(medians "$work/engine.json") $(medians "$work/diamond.json")
 
+if [ "$mode" = --suite ] || [ "$mode" = --full ]; then
+	echo
+	"$here/suite.sh" "$DAFT" "$work"
+fi
 if [ "$mode" = --full ]; then
 	echo
-	"$here/workspace.sh" "$work"
+	DAFT_BIN=$DAFT "$here/workspace.sh" "$work"
 fi
