@@ -94,6 +94,13 @@ pub(crate) fn spawn(
     Ok(Supervisor { pipe })
 }
 
+/// Starts a supervisor for jobs that are all background and that no hook waits on (a removed
+/// worktree's teardown).
+pub(crate) fn spawn_detached(run: &Run, ctx: &Context, event: &EventConfig) -> Result<()> {
+    // Dropping the handle closes the pipe: the supervisor knows no hook will report.
+    spawn(run, ctx, event, None).map(drop)
+}
+
 /// `daft __supervise <run>`: the supervisor's whole life.
 pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
     let stop_requested = Arc::new(AtomicBool::new(false));
@@ -112,6 +119,8 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
     let common_dir = plan.ctx.common_dir.clone();
     let identity = plan.ctx.identity.clone();
     let mut place = Place::new(plan.ctx.worktree.clone());
+    let tearing_down = plan.ctx.event == crate::event::WORKTREE_POST_REMOVE;
+    let mut removed = false;
     let mut engine = Engine::new(run, plan.ctx, plan.event, &ours, Output::Logged, stdin);
 
     let tx = engine.sender();
@@ -133,6 +142,13 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
             }
         }
         if engine.is_idle() {
+            if tearing_down {
+                // The removed worktree's ports were kept for its teardown; now they are free.
+                let _ = crate::ports::release(common_dir.as_std_path(), &identity.id);
+            } else if removed {
+                // Its jobs have ended: now the worktree's own teardown.
+                crate::removal::sweep(common_dir.as_std_path());
+            }
             return Ok(0);
         }
         // Stopping twice is harmless: a job already told to stop keeps its first reason.
@@ -145,7 +161,10 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
                 eprintln!("daft: the worktree moved to {to}; jobs keep running");
                 engine.moved_to(to);
             }
-            Where::Removed => engine.stop("its worktree was removed"),
+            Where::Removed => {
+                removed = true;
+                engine.stop("its worktree was removed");
+            }
         }
         for i in engine.running() {
             if engine

@@ -38,8 +38,10 @@ pub(crate) enum Command {
     Hooks(HooksCommand),
     /// Add a worktree for BRANCH beside this one (a new branch if it does not exist)
     Start(StartArgs),
-    /// Cancel a worktree's background jobs, then remove it
+    /// Run worktree-pre-remove, cancel the worktree's jobs, then remove it with git
     Remove(RemoveArgs),
+    /// This worktree's DAFT_* values (ports too), for `eval "$(daft env)"`
+    Env(EnvArgs),
     /// Check daft.yml without running anything
     Validate,
     /// Runs one run's background jobs, detached (started by `daft hook`)
@@ -98,6 +100,8 @@ pub(crate) enum HooksCommand {
     Log(LogCommand),
     /// Cancel running background jobs of this worktree (all, or JOB)
     Cancel(CancelArgs),
+    /// Wait until this worktree's latest run (or the named jobs) has finished
+    Wait(WaitArgs),
     /// Same as `daft trust`
     Trust(TrustArgs),
 }
@@ -124,10 +128,33 @@ pub(crate) enum LogCommand {
 pub(crate) struct ShowArgs {
     /// Print this job's latest log
     pub(crate) job: Option<String>,
+    /// The runs of removed worktrees (their worktree-post-remove jobs)
+    #[arg(long, conflicts_with = "follow")]
+    pub(crate) removed: bool,
     /// Keep printing the log until the job ends
     #[arg(long, short, requires = "job")]
     pub(crate) follow: bool,
     /// Machine-readable output
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    /// Only these jobs (default: every job of the latest run)
+    pub(crate) jobs: Vec<String>,
+    /// Give up after this long (e.g. 90s, 10m); exit 124
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) timeout: Option<std::time::Duration>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(text)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnvArgs {
+    /// One JSON object instead of `export` lines
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -150,7 +177,8 @@ pub(crate) struct StartArgs {
 pub(crate) struct RemoveArgs {
     /// The worktree's path
     pub(crate) worktree: PathBuf,
-    /// Remove it even if it has changes (git worktree remove --force)
+    /// Remove it even if it has changes (git worktree remove --force), or if
+    /// worktree-pre-remove fails
     #[arg(long, short)]
     pub(crate) force: bool,
 }

@@ -72,6 +72,8 @@ pub(crate) struct Engine {
     write_failed: bool,
     /// Set by the first failure under `fail_mode: abort`.
     aborted: bool,
+    /// Jobs skipped by their own condition.
+    by_condition: Vec<usize>,
 }
 
 impl Engine {
@@ -90,7 +92,24 @@ impl Engine {
             .iter()
             .map(|job| JobRecord::pending(&job.name, job.background, owner))
             .collect();
-        let schedule = Schedule::new(event.needs(), ours.to_vec(), event.parallel.limit());
+        // `parallel: false` is one at a time in file order, whatever the priorities.
+        let priority = event
+            .jobs
+            .iter()
+            .map(|job| {
+                if event.parallel == crate::config::Parallel::Sequential {
+                    0
+                } else {
+                    job.priority
+                }
+            })
+            .collect();
+        let schedule = Schedule::new(
+            event.needs(),
+            priority,
+            ours.to_vec(),
+            event.parallel.limit(),
+        );
         let (tx, rx) = mpsc::channel();
         let mut engine = Self {
             run,
@@ -107,6 +126,7 @@ impl Engine {
             finished: Vec::new(),
             write_failed: false,
             aborted: false,
+            by_condition: Vec::new(),
         };
         for i in (0..ours.len()).filter(|&i| ours[i]) {
             engine.write(i);
@@ -271,7 +291,8 @@ impl Engine {
             );
         }
         let mut cmd = match job::command(job, &self.ctx) {
-            Ok(cmd) => cmd,
+            Ok(Ok(cmd)) => cmd,
+            Ok(Err(why)) => return self.skip_by_condition(i, why),
             Err(reason) => return self.set_final(i, Status::Failed, None, Some(reason)),
         };
         let log_path = self.run.log_path(&job.name);
@@ -441,6 +462,24 @@ impl Engine {
                 "stopped because `{name}` failed (fail_mode: abort)"
             ));
         }
+    }
+
+    /// Job `i`'s own `only:`/`skip:` says it is not to run: it is skipped, and counts as done
+    /// for the jobs that need it.
+    fn skip_by_condition(&mut self, i: usize, why: String) {
+        let record = &mut self.records[i];
+        record.status = Status::Skipped;
+        record.reason = Some(why);
+        record.owner = self.owner;
+        self.write(i);
+        self.finished.push(i);
+        self.by_condition.push(i);
+        self.after(i, Outcome::Succeeded);
+    }
+
+    /// Whether job `i` ended in a way its dependents may go on from.
+    pub(crate) fn went_well(&self, i: usize) -> bool {
+        self.records[i].status == Status::Succeeded || self.by_condition.contains(&i)
     }
 
     /// Whether a failure stopped the rest (`fail_mode: abort`).

@@ -49,3 +49,19 @@ pub(crate) fn data_dir() -> Result<PathBuf> {
         None => Ok(home()?.join(".local/share/daft")),
     }
 }
+
+/// Where daft keeps what belongs to the user across clones (the port leases):
+/// `$XDG_STATE_HOME/daft`, or `~/.local/state/daft`.
+pub(crate) fn state_dir() -> Result<PathBuf> {
+    match std::env::var_os("XDG_STATE_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => Ok(PathBuf::from(dir).join("daft")),
+        None => Ok(home()?.join(".local/state/daft")),
+    }
+}
+
+/// The worktree to copy from, when the user names one (`DAFT_SOURCE_WORKTREE`).
+pub(crate) fn source_worktree() -> Option<PathBuf> {
+    std::env::var_os("DAFT_SOURCE_WORKTREE")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+}

@@ -14,8 +14,17 @@ use crate::worktrees::Identity;
 pub(crate) const WORKTREE_POST_CREATE: &str = "worktree-post-create";
 pub(crate) const POST_CLONE: &str = "post-clone";
 pub(crate) const POST_CHECKOUT: &str = "post-checkout";
+/// Run by `daft remove` in the worktree, before git removes it.
+pub(crate) const WORKTREE_PRE_REMOVE: &str = "worktree-pre-remove";
+/// Run once after a worktree is gone, however it went.
+pub(crate) const WORKTREE_POST_REMOVE: &str = "worktree-post-remove";
 /// Events that are not git hooks, for messages.
-pub(crate) const DAFT_EVENTS: [&str; 2] = [WORKTREE_POST_CREATE, POST_CLONE];
+pub(crate) const DAFT_EVENTS: [&str; 4] = [
+    WORKTREE_POST_CREATE,
+    POST_CLONE,
+    WORKTREE_PRE_REMOVE,
+    WORKTREE_POST_REMOVE,
+];
 
 /// Every hook git knows (githooks(5)).
 pub(crate) const GIT_HOOKS: [&str; 28] = [
@@ -56,7 +65,8 @@ pub(crate) fn is_known(name: &str) -> bool {
 
 /// Hooks whose exit status is git's veto; their jobs abort on the first failure by default.
 pub(crate) fn can_veto(name: &str) -> bool {
-    name.starts_with("pre-")
+    name == WORKTREE_PRE_REMOVE
+        || name.starts_with("pre-")
         || name.starts_with("p4-")
         || matches!(
             name,
@@ -185,6 +195,29 @@ impl Worktree {
             main_worktree,
         })
     }
+}
+
+/// The worktree files are carried from (SPEC §3.1): `DAFT_SOURCE_WORKTREE` if set, else the
+/// main worktree, else (a bare repository) the worktree that has the default branch checked
+/// out.
+pub(crate) fn source_worktree(repo: &Repo, details: &Details) -> Option<std::path::PathBuf> {
+    if let Some(path) = crate::env::source_worktree() {
+        return Some(path);
+    }
+    if !details.main_worktree.is_empty() {
+        return Some(details.main_worktree.clone().into());
+    }
+    let head = crate::git::output(&repo.common_dir, &["symbolic-ref", "-q", "HEAD"]).ok()?;
+    let list = crate::git::output(&repo.common_dir, &["worktree", "list", "--porcelain"]).ok()?;
+    let mut path = None;
+    for line in list.lines() {
+        if let Some(p) = line.strip_prefix("worktree ") {
+            path = Some(p.to_owned());
+        } else if line.strip_prefix("branch ") == Some(head.as_str()) {
+            return path.map(Into::into);
+        }
+    }
+    None
 }
 
 /// Facts about a worktree that only jobs need.

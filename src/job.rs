@@ -10,7 +10,7 @@ use std::process::Command;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Job;
+use crate::config::{Config, Job};
 use crate::event::{Details, Worktree};
 use crate::worktrees::Identity;
 use crate::{env, git};
@@ -20,39 +20,89 @@ use crate::{env, git};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Context {
     pub(crate) event: String,
+    /// The worktree the event is about (`DAFT_WORKTREE`).
     pub(crate) worktree: Utf8PathBuf,
+    /// Where jobs run when that is not the worktree: `worktree-post-remove` runs in the main
+    /// worktree, its own being gone.
+    #[serde(default)]
+    pub(crate) run_in: Option<Utf8PathBuf>,
     pub(crate) identity: Identity,
     pub(crate) common_dir: Utf8PathBuf,
     pub(crate) details: Details,
+    /// The worktree files are carried from (`DAFT_SOURCE_WORKTREE`); empty when there is none.
+    #[serde(default)]
+    pub(crate) source: String,
+    /// The worktree's leased ports, by name.
+    #[serde(default)]
+    pub(crate) ports: BTreeMap<String, u16>,
+    /// The fingerprint of the trusted config the jobs come from.
+    #[serde(default)]
+    pub(crate) config: Option<String>,
     pub(crate) hook_args: Vec<String>,
 }
 
 impl Context {
-    /// What jobs of `event` in `wt` are told; `hook_args` are git's.
-    pub(crate) fn new(event: String, wt: Worktree, hook_args: Vec<String>) -> anyhow::Result<Self> {
+    /// What jobs of `event` in `wt` are told; `hook_args` are git's. Leases the ports the
+    /// config names, if the worktree holds none yet.
+    pub(crate) fn new(
+        event: String,
+        wt: Worktree,
+        hook_args: Vec<String>,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
+        let details = wt.details()?;
+        let ports =
+            crate::ports::lease(wt.common_dir.as_std_path(), &wt.identity.id, &config.ports)?;
+        let fingerprint = crate::config::Sources::find(wt.root.as_std_path())
+            .ok()
+            .flatten()
+            .map(|sources| crate::trust::Fingerprint::of(&sources).to_string());
+        let source = crate::event::source_worktree(&wt.repo, &details)
+            .map(|path| path.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Ok(Self {
             event,
-            details: wt.details()?,
+            details,
             worktree: wt.root,
+            run_in: None,
             identity: wt.identity,
             common_dir: wt.common_dir,
+            source,
+            ports,
+            config: fingerprint,
             hook_args,
         })
+    }
+
+    /// Where jobs run (before their own `root:`).
+    pub(crate) fn base_dir(&self) -> &Utf8Path {
+        self.run_in.as_deref().unwrap_or(&self.worktree)
     }
 }
 
 /// Builds the command for `job`. Fails with a sentence for the job's record when its root is
-/// missing or leaves the work tree.
-pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Command, String> {
-    let dir = working_dir(job, &ctx.worktree)?;
+/// missing or leaves the work tree, or its condition says it is not to run (`Ok(None)` and
+/// the reason).
+pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Result<Command, String>, String> {
+    let dir = working_dir(job, ctx.base_dir())?;
+    let env = environment(job, ctx);
+    if let Err(why) = crate::conditions::check(
+        job,
+        &ctx.details.branch,
+        ctx.base_dir().as_std_path(),
+        &env,
+        dir.as_std_path(),
+    ) {
+        return Ok(Err(why));
+    }
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&job.run)
         .current_dir(&dir)
         .env_clear()
-        .envs(environment(job, ctx))
+        .envs(env)
         .process_group(0);
-    Ok(cmd)
+    Ok(Ok(cmd))
 }
 
 fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {
@@ -98,6 +148,10 @@ fn environment(job: &Job, ctx: &Context) -> BTreeMap<OsString, OsString> {
     ];
     for (name, value) in daft {
         vars.insert(name.into(), value.into());
+    }
+    vars.insert("DAFT_SOURCE_WORKTREE".into(), ctx.source.clone().into());
+    for (name, port) in &ctx.ports {
+        vars.insert(crate::ports::variable(name).into(), port.to_string().into());
     }
     vars.insert("DAFT_HOOK_ARGS".into(), ctx.hook_args.join(" ").into());
     for (name, value) in &job.env {

@@ -11,6 +11,7 @@
 mod background;
 mod cli;
 mod commands;
+mod conditions;
 mod config;
 mod duration;
 mod engine;
@@ -22,8 +23,10 @@ mod files;
 mod git;
 mod install;
 mod job;
+mod ports;
 mod previous;
 mod printer;
+mod removal;
 mod repo;
 mod review;
 mod runner;

@@ -31,6 +31,7 @@ pub(crate) fn run(
         ctx.worktree.as_std_path(),
         &ctx.details.branch,
         &ctx.event,
+        ctx.config.as_deref(),
     )?;
     let run = Run::create(
         &ctx.common_dir,
@@ -92,7 +93,7 @@ fn drive(
         engine.start_ready();
         for i in engine.take_finished() {
             if let Some(supervisor) = &mut supervisor {
-                supervisor.report(i, engine.records[i].status == Status::Succeeded);
+                supervisor.report(i, engine.went_well(i));
             }
         }
         if engine.aborted() && !told_abort {

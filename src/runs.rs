@@ -117,6 +117,17 @@ impl JobRecord {
         }
     }
 
+    /// Whether the job ended so that what needs it may go on: it succeeded, or its own
+    /// condition (`only:`/`skip:`) skipped it.
+    pub(crate) fn went_well(&self) -> bool {
+        self.status == Status::Succeeded
+            || (self.status == Status::Skipped
+                && self
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("only: ") || r.starts_with("skip: ")))
+    }
+
     /// The record with times no clock could have written (negative, not finite, far in the
     /// future) dropped, so nothing downstream computes with them.
     fn repaired(mut self) -> Self {
@@ -171,7 +182,19 @@ impl Run {
         event: &str,
         jobs: Vec<String>,
     ) -> Result<Self> {
-        let parent = worktree_dir(common_dir, id);
+        let owner = common_dir.join("daft").join("worktrees").join(id);
+        Self::create_in(owner.as_std_path(), common_dir, worktree, event, jobs)
+    }
+
+    /// Starts a new run in `owner`'s `runs` directory (a worktree's, or a removed one's).
+    pub(crate) fn create_in(
+        owner: &std::path::Path,
+        common_dir: &Utf8Path,
+        worktree: &Utf8Path,
+        event: &str,
+        jobs: Vec<String>,
+    ) -> Result<Self> {
+        let parent = crate::event::utf8(&owner.join("runs"))?;
         prune(common_dir, &parent);
         let started_at = now();
         let id = format!(
@@ -275,7 +298,12 @@ fn all_worktree_dirs(common_dir: &Utf8Path) -> Vec<Utf8PathBuf> {
 
 /// The runs of one worktree, newest first.
 pub(crate) fn list(common_dir: &Utf8Path, id: &str) -> Vec<Run> {
-    let mut dirs = run_dirs(&worktree_dir(common_dir, id));
+    list_in(&worktree_dir(common_dir, id))
+}
+
+/// The runs in a `runs` directory, newest first.
+pub(crate) fn list_in(runs_dir: &Utf8Path) -> Vec<Run> {
+    let mut dirs = run_dirs(runs_dir);
     dirs.reverse();
     dirs.iter().filter_map(|dir| Run::open(dir).ok()).collect()
 }

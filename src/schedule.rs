@@ -1,6 +1,7 @@
 //! The order jobs may start in: a job is ready once every job it needs has succeeded, at most
-//! `limit` run at once, and among ready jobs the first in the file goes first. Pure
-//! bookkeeping; starting processes is the caller's business.
+//! `limit` run at once, and among ready jobs the one with the highest `priority` goes first,
+//! the first in the file on a tie. Pure bookkeeping; starting processes is the caller's
+//! business.
 
 /// How a finished job counts for the jobs that need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,7 @@ enum Slot {
 #[derive(Debug)]
 pub(crate) struct Schedule {
     needs: Vec<Vec<usize>>,
+    priority: Vec<i64>,
     slots: Vec<Slot>,
     ours: Vec<bool>,
     limit: usize,
@@ -30,13 +32,19 @@ pub(crate) struct Schedule {
 impl Schedule {
     /// `ours[i]` says whether job `i` is started through [`Schedule::next`]; the others are
     /// run elsewhere and only reported with [`Schedule::finish`].
-    pub(crate) fn new(needs: Vec<Vec<usize>>, ours: Vec<bool>, limit: usize) -> Self {
+    pub(crate) fn new(
+        needs: Vec<Vec<usize>>,
+        priority: Vec<i64>,
+        ours: Vec<bool>,
+        limit: usize,
+    ) -> Self {
         let slots = ours
             .iter()
             .map(|&mine| if mine { Slot::Waiting } else { Slot::Running })
             .collect();
         Self {
             needs,
+            priority,
             slots,
             ours,
             limit: limit.max(1),
@@ -49,12 +57,15 @@ impl Schedule {
         if self.running >= self.limit {
             return None;
         }
-        let ready = (0..self.slots.len()).find(|&i| {
-            self.slots[i] == Slot::Waiting
-                && self.needs[i]
-                    .iter()
-                    .all(|&n| self.slots[n] == Slot::Done(Outcome::Succeeded))
-        })?;
+        let ready = (0..self.slots.len())
+            .filter(|&i| {
+                self.slots[i] == Slot::Waiting
+                    && self.needs[i]
+                        .iter()
+                        .all(|&n| self.slots[n] == Slot::Done(Outcome::Succeeded))
+            })
+            // The highest priority; among equals, the first in the file.
+            .max_by_key(|&i| (self.priority[i], std::cmp::Reverse(i)))?;
         self.slots[ready] = Slot::Running;
         self.running += 1;
         Some(ready)
@@ -117,7 +128,12 @@ mod tests {
     #[test]
     fn a_diamond_runs_its_middle_in_parallel() {
         // a → {b, c} → d
-        let mut s = Schedule::new(vec![vec![], vec![0], vec![0], vec![1, 2]], vec![true; 4], 8);
+        let mut s = Schedule::new(
+            vec![vec![], vec![0], vec![0], vec![1, 2]],
+            vec![0; 4],
+            vec![true; 4],
+            8,
+        );
         assert_eq!(drain(&mut s), [0]);
         s.finish(0, Outcome::Succeeded);
         assert_eq!(drain(&mut s), [1, 2]);
@@ -131,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_limit_of_one_keeps_file_order() {
-        let mut s = Schedule::new(vec![vec![1], vec![], vec![]], vec![true; 3], 1);
+        let mut s = Schedule::new(vec![vec![1], vec![], vec![]], vec![0; 3], vec![true; 3], 1);
         assert_eq!(drain(&mut s), [1]);
         s.finish(1, Outcome::Succeeded);
         assert_eq!(drain(&mut s), [0]);
@@ -140,8 +156,24 @@ mod tests {
     }
 
     #[test]
+    fn a_higher_priority_starts_first_and_ties_keep_file_order() {
+        let mut s = Schedule::new(vec![vec![]; 4], vec![0, 5, 0, 5], vec![true; 4], 1);
+        let mut order = Vec::new();
+        while let Some(i) = s.next() {
+            order.push(i);
+            s.finish(i, Outcome::Succeeded);
+        }
+        assert_eq!(order, [1, 3, 0, 2]);
+    }
+
+    #[test]
     fn a_failure_skips_everything_downstream() {
-        let mut s = Schedule::new(vec![vec![], vec![0], vec![1], vec![]], vec![true; 4], 8);
+        let mut s = Schedule::new(
+            vec![vec![], vec![0], vec![1], vec![]],
+            vec![0; 4],
+            vec![true; 4],
+            8,
+        );
         assert_eq!(drain(&mut s), [0, 3]);
         assert_eq!(s.finish(0, Outcome::NotSucceeded), [(1, 0), (2, 1)]);
         s.finish(3, Outcome::Succeeded);
@@ -151,7 +183,7 @@ mod tests {
     #[test]
     fn jobs_run_elsewhere_gate_ours() {
         // 0 is synchronous (run by the hook), 1 is a background job that needs it.
-        let mut s = Schedule::new(vec![vec![], vec![0]], vec![false, true], 8);
+        let mut s = Schedule::new(vec![vec![], vec![0]], vec![0; 2], vec![false, true], 8);
         assert_eq!(drain(&mut s), Vec::<usize>::new());
         assert!(!s.is_done());
         s.finish(0, Outcome::Succeeded);

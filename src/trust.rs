@@ -31,8 +31,19 @@ impl Fingerprint {
         Self(text)
     }
 
+    /// A fingerprint as recorded (`<sha256>[+<sha256>]`).
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        parse_record(&format!("{text} 0")).map(|record| Self(record.fingerprint))
+    }
+
     fn main_hash(&self) -> &str {
         self.0.split('+').next().unwrap_or(&self.0)
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -112,6 +123,21 @@ impl Store {
         let last = records.iter().max_by_key(|r| r.when)?;
         let hash = last.fingerprint.split('+').next()?;
         self.blob(hash)
+    }
+
+    /// The contents (config, local overrides) of `fingerprint`, if it is trusted and its
+    /// copies are kept.
+    pub(crate) fn contents(&self, fingerprint: &Fingerprint) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        if self.status(fingerprint) != Status::Trusted {
+            return None;
+        }
+        let mut hashes = fingerprint.0.split('+');
+        let main = self.blob(hashes.next()?)?;
+        let local = match hashes.next() {
+            Some(hash) => Some(self.blob(hash)?),
+            None => None,
+        };
+        Some((main, local))
     }
 
     /// The contents (config, local overrides) of every trusted fingerprint whose copies are

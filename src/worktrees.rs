@@ -81,7 +81,7 @@ pub(crate) fn dir(common_dir: &Path, id: &str) -> PathBuf {
     root(common_dir).join(id)
 }
 
-fn root(common_dir: &Path) -> PathBuf {
+pub(crate) fn root(common_dir: &Path) -> PathBuf {
     common_dir.join("daft").join("worktrees")
 }
 
@@ -100,6 +100,10 @@ pub(crate) struct Record {
     /// It was made without a hook, and the user has been told how to set it up.
     #[serde(default)]
     pub(crate) told_not_set_up: bool,
+    /// The trusted config (its fingerprint) it last ran with: where its
+    /// `worktree-post-remove` jobs come from.
+    #[serde(default)]
+    pub(crate) config: Option<String>,
 }
 
 impl Record {
@@ -122,31 +126,83 @@ impl Record {
 }
 
 /// Notes that worktree `identity` is at `path` on `branch`, for a run of `event` about to
-/// start there.
+/// start there with the trusted config `config` (its fingerprint).
 pub(crate) fn seen(
     common_dir: &Path,
     identity: &Identity,
     path: &Path,
     branch: &str,
     event: &str,
+    config: Option<&str>,
 ) -> Result<()> {
     let old = Record::read(common_dir, &identity.id);
     let set_up =
         event == crate::event::WORKTREE_POST_CREATE || old.as_ref().is_some_and(|r| r.set_up);
-    if old
-        .as_ref()
-        .is_some_and(|r| r.path == path && r.branch == branch && r.set_up == set_up)
-    {
+    let config = config
+        .map(str::to_owned)
+        .or_else(|| old.as_ref().and_then(|r| r.config.clone()));
+    if old.as_ref().is_some_and(|r| {
+        r.path == path && r.branch == branch && r.set_up == set_up && r.config == config
+    }) {
         return Ok(());
     }
+    let moved = old.as_ref().is_none_or(|r| r.path != path);
     Record {
         identity: identity.clone(),
         path: path.to_owned(),
         branch: branch.to_owned(),
         set_up,
         told_not_set_up: old.is_some_and(|r| r.told_not_set_up),
+        config,
     }
-    .write(common_dir)
+    .write(common_dir)?;
+    if moved && let Some(admin) = &identity.admin {
+        let ino = path.metadata().map_or(0, |m| m.ino());
+        let entry = Entry {
+            id: identity.id.clone(),
+            admin: admin.clone(),
+            ino,
+            path: path.to_owned(),
+        };
+        change_index(common_dir, |entries| {
+            entries.retain(|e| e.id != entry.id);
+            entries.push(entry);
+        })?;
+    }
+    Ok(())
+}
+
+/// A linked worktree daft has run something in, as the removal sweep needs it: one file for
+/// all, so that looking for worktrees that are gone costs one read and a `stat` each.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) id: String,
+    /// git's name for it.
+    pub(crate) admin: String,
+    /// Its root directory's inode: a worktree moved by hand keeps it.
+    pub(crate) ino: u64,
+    pub(crate) path: PathBuf,
+}
+
+fn index_path(common_dir: &Path) -> PathBuf {
+    root(common_dir).join("index")
+}
+
+/// The linked worktrees daft knows in the clone.
+pub(crate) fn index(common_dir: &Path) -> Vec<Entry> {
+    fs::read(index_path(common_dir))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// Changes the index under its lock.
+pub(crate) fn change_index(common_dir: &Path, f: impl FnOnce(&mut Vec<Entry>)) -> Result<()> {
+    fs::create_dir_all(root(common_dir))?;
+    let _lock = crate::trust::open_lock(&root(common_dir).join("index.lock"))?;
+    let mut entries = index(common_dir);
+    f(&mut entries);
+    write_atomically(index_path(common_dir), &serde_json::to_vec(&entries)?)
 }
 
 /// Whether `repo` is a linked worktree whose trusted config has `worktree-post-create` jobs
@@ -195,6 +251,7 @@ pub(crate) fn tell_if_not_set_up(repo: &Repo, printer: &crate::printer::Printer)
         branch: old.as_ref().map(|r| r.branch.clone()).unwrap_or_default(),
         set_up: false,
         told_not_set_up: true,
+        config: old.and_then(|r| r.config),
     };
     let _ = record.write(&repo.common_dir);
 }

@@ -116,7 +116,8 @@ fn going_away_cancels(remove: impl FnOnce(&TestRepo, &Path)) {
         !group_alive(pid)
     });
     // The worktree is gone; its runs are still under the common dir.
-    let records = repo.common_dir().join("daft/worktrees");
+    // (Once torn down, its runs move under daft/removed/.)
+    let records = repo.common_dir().join("daft");
     wait_until(
         Duration::from_secs(5),
         "the record to say cancelled",

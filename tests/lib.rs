@@ -15,6 +15,7 @@ mod git_variants;
 mod hook_contract;
 mod install;
 mod lifecycle;
+mod orchestration;
 mod ownership;
 mod review;
 mod security;

@@ -101,3 +101,162 @@ fn a_moved_worktree_keeps_its_id() {
         runs(&repo, &to).len() == 2
     });
 }
+
+/// A config whose teardown writes what it was told, and whose setup leases a port.
+fn teardown_config(log: &std::path::Path) -> String {
+    format!(
+        "ports: [web]\nhooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: 'true'\n  worktree-post-remove:\n    jobs:\n      - name: drop-db\n        run: echo \"$DAFT_WORKTREE $DAFT_BRANCH $DAFT_WORKTREE_ID $DAFT_PORT_WEB $(pwd -P)\" >> '{}'\n",
+        log.display()
+    )
+}
+
+fn teardowns(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Makes `wt` go away with `how`, nudges daft with a command in the main worktree, and checks
+/// the teardown ran exactly once, with the removed worktree's facts, in the main worktree.
+fn post_remove_runs_once(how: impl FnOnce(&TestRepo, &std::path::Path)) {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("teardown.log");
+    let repo = TestRepo::installed(&teardown_config(&log));
+    let wt = added(&repo, "gone");
+    let id = std::fs::read_dir(repo.common_dir().join("daft/worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with("gone_"))
+        .unwrap();
+    how(&repo, &wt);
+    for _ in 0..3 {
+        repo.daft(&["hooks", "log", "show"]).ok();
+    }
+    wait_until(Duration::from_secs(10), "the teardown", || {
+        !teardowns(&log).is_empty()
+    });
+    // Nudged again: still once.
+    repo.daft(&["hooks", "log", "show", "--removed"])
+        .ok()
+        .stdout_has("removed worktree")
+        .stdout_has("drop-db");
+    wait_until(Duration::from_secs(10), "the teardown run to end", || {
+        repo.daft(&["hooks", "log", "show", "--removed"])
+            .stdout()
+            .contains("succeeded")
+    });
+    let lines = teardowns(&log);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let fields: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(fields[0], wt.to_str().unwrap());
+    assert_eq!(fields[1], "gone");
+    assert_eq!(fields[2], id);
+    assert!(fields[3].parse::<u16>().is_ok(), "a port: {}", lines[0]);
+    assert_eq!(
+        fields[4],
+        repo.root.to_str().unwrap(),
+        "runs in the main worktree"
+    );
+}
+
+#[test]
+fn post_remove_runs_once_after_daft_remove() {
+    post_remove_runs_once(|repo, wt| {
+        repo.daft(&["remove", wt.to_str().unwrap()]).ok();
+    });
+}
+
+#[test]
+fn post_remove_runs_once_after_git_worktree_remove() {
+    post_remove_runs_once(|repo, wt| {
+        repo.git(&["worktree", "remove", wt.to_str().unwrap()]).ok();
+    });
+}
+
+#[test]
+fn post_remove_runs_once_after_rm_rf() {
+    post_remove_runs_once(|_, wt| std::fs::remove_dir_all(wt).unwrap());
+}
+
+#[test]
+fn post_remove_runs_once_after_rm_rf_and_prune() {
+    post_remove_runs_once(|repo, wt| {
+        std::fs::remove_dir_all(wt).unwrap();
+        repo.git(&["worktree", "prune"]).ok();
+    });
+}
+
+#[test]
+fn a_live_supervisor_notices_the_removal_itself() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("teardown.log");
+    let config = teardown_config(&log).replace(
+        "      - name: setup\n        run: 'true'\n",
+        "      - name: setup\n        run: 'true'\n      - name: serve\n        run: sleep 60\n        background: true\n",
+    );
+    let repo = TestRepo::installed(&config);
+    let wt = added(&repo, "served");
+    wait_for_status(&repo, &wt, "serve", "running");
+    std::fs::remove_dir_all(&wt).unwrap();
+    // No daft command: the supervisor cancels its job, then tears the worktree down.
+    wait_until(Duration::from_secs(10), "the teardown", || {
+        teardowns(&log).len() == 1
+    });
+}
+
+#[test]
+fn moving_a_worktree_is_not_removing_it() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("teardown.log");
+    let repo = TestRepo::installed(&teardown_config(&log));
+    let wt = added(&repo, "wt");
+    let moved = repo.path("moved");
+    repo.git(&[
+        "worktree",
+        "move",
+        wt.to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ])
+    .ok();
+    repo.daft(&["hooks", "log", "show"]).ok();
+    // Moved by hand: not repaired yet, and after.
+    let again = repo.path("again");
+    std::fs::rename(&moved, &again).unwrap();
+    repo.daft(&["hooks", "log", "show"]).ok();
+    repo.git_in(&again, &["worktree", "repair"]).ok();
+    repo.daft(&["hooks", "log", "show"]).ok();
+    repo.daft_in(&again, &["hooks", "log", "show"]).ok();
+    assert!(teardowns(&log).is_empty(), "{:?}", teardowns(&log));
+    // And then removed: once.
+    repo.git(&["worktree", "remove", again.to_str().unwrap()])
+        .ok();
+    repo.daft(&["hooks", "log", "show"]).ok();
+    wait_until(Duration::from_secs(10), "the teardown", || {
+        teardowns(&log).len() == 1
+    });
+}
+
+#[test]
+fn pre_remove_can_keep_the_worktree_and_force_goes_on() {
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-pre-remove:\n    jobs:\n      - name: check\n        run: test -e ok-to-remove\n",
+    );
+    let wt = added(&repo, "wt");
+    repo.daft(&["remove", wt.to_str().unwrap()])
+        .fails_with(1)
+        .stderr_has("worktree-pre-remove failed, so the worktree was kept");
+    assert!(wt.exists());
+    std::fs::write(wt.join("ok-to-remove"), "").unwrap();
+    repo.git_in(&wt, &["add", "ok-to-remove"]).ok();
+    repo.git_in(&wt, &["commit", "-qm", "ok"]).ok();
+    repo.daft(&["remove", wt.to_str().unwrap()]).ok();
+    assert!(!wt.exists());
+    let wt = added(&repo, "forced");
+    repo.daft(&["remove", "--force", wt.to_str().unwrap()])
+        .ok()
+        .stderr_has("removing the worktree anyway (--force)");
+    assert!(!wt.exists());
+}

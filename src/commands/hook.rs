@@ -35,6 +35,10 @@ pub(crate) fn run(args: &HookArgs) -> u8 {
         return 0;
     };
     let repo = Repo::for_hook(&cwd).ok();
+    // git has no hook for a worktree going away: every call looks (one read, a stat each).
+    if let Some(repo) = &repo {
+        crate::removal::sweep(&repo.common_dir);
+    }
     let work = match &repo {
         Some(repo) => plan(hook, &args.args, repo, &printer),
         None => Ok(None),
@@ -182,7 +186,7 @@ fn plan(hook: &str, args: &[OsString], repo: &Repo, printer: &Printer) -> Result
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    let ctx = Context::new(event_name, wt, hook_args)?;
+    let ctx = Context::new(event_name, wt, hook_args, &config)?;
     Ok(Some(Work {
         ctx,
         event: event.clone(),

@@ -1,4 +1,5 @@
-//! `daft hooks log show [JOB] [--follow] [--json]`: the runs of this worktree, or one job's log.
+//! `daft hooks log show [JOB] [--follow] [--json] [--removed]`: the runs of this worktree (or
+//! of removed worktrees: their `worktree-post-remove` jobs), or one job's latest log.
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -16,23 +17,74 @@ use crate::runs::{self, Run, Status};
 
 pub(crate) fn show(args: &ShowArgs) -> Result<u8> {
     let wt = Worktree::open(&super::current_dir()?)?;
+    if args.removed {
+        return show_removed(&wt, args);
+    }
     if !args.json {
         super::hook::tell_background_failures(&wt, &Printer::stderr());
     }
     let runs = runs::list(&wt.common_dir, &wt.identity.id);
     match &args.job {
-        None if args.json => print_json(&wt, &runs),
-        None => print_table(&wt, &runs),
+        None if args.json => print_json(&json!({ "worktree": wt.root, "runs": runs_json(&runs) })),
+        None if runs.is_empty() => {
+            println!("no runs yet in {}", crate::escape::text(wt.root.as_str()));
+            Ok(0)
+        }
+        None => print_table(&runs),
         Some(job) => print_log(&runs, job, args),
     }
 }
 
-fn print_table(wt: &Worktree, runs: &[Run]) -> Result<u8> {
-    let mut out = std::io::stdout().lock();
-    if runs.is_empty() {
-        writeln!(out, "no runs yet in {}", wt.root)?;
-        return Ok(0);
+/// The teardown runs of the clone's removed worktrees, newest worktree first.
+fn show_removed(wt: &Worktree, args: &ShowArgs) -> Result<u8> {
+    let common = wt.common_dir.as_std_path();
+    let mut removed: Vec<(crate::worktrees::Record, Vec<Run>)> = crate::removal::removed(common)
+        .into_iter()
+        .map(|record| {
+            let dir = crate::removal::removed_root(common)
+                .join(&record.identity.id)
+                .join("runs");
+            let runs = crate::event::utf8(&dir).map_or_else(|_| Vec::new(), |d| runs::list_in(&d));
+            (record, runs)
+        })
+        .collect();
+    removed.sort_by(|a, b| {
+        let latest = |runs: &[Run]| runs.first().map_or(0.0, |r| r.meta.started_at);
+        latest(&b.1).total_cmp(&latest(&a.1))
+    });
+    if let Some(job) = &args.job {
+        let runs: Vec<Run> = removed.into_iter().flat_map(|(_, runs)| runs).collect();
+        return print_log(&runs, job, args);
     }
+    if args.json {
+        let doc: Vec<_> = removed
+            .iter()
+            .map(|(record, runs)| {
+                json!({ "worktree": record.path, "id": record.identity.id, "branch": record.branch, "runs": runs_json(runs) })
+            })
+            .collect();
+        return print_json(&json!({ "removed": doc }));
+    }
+    if removed.is_empty() {
+        println!("no removed worktrees in this clone");
+    }
+    for (record, runs) in &removed {
+        println!(
+            "removed worktree {} ({}, branch {})",
+            crate::escape::text(&record.path.to_string_lossy()),
+            record.identity.id,
+            crate::escape::text(&record.branch)
+        );
+        if runs.is_empty() {
+            println!("  no worktree-post-remove jobs");
+        }
+        print_table(runs)?;
+    }
+    Ok(0)
+}
+
+fn print_table(runs: &[Run]) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
     let now = runs::now();
     for run in runs {
         writeln!(
@@ -56,7 +108,7 @@ fn print_table(wt: &Worktree, runs: &[Run]) -> Result<u8> {
             let reason = job
                 .reason
                 .as_deref()
-                .map(|r| format!("  {r}"))
+                .map(|r| format!("  {}", crate::escape::text(r)))
                 .unwrap_or_default();
             let line = format!(
                 "  {:<24} {:<20} {:>8}  {kind}{reason}",
@@ -69,13 +121,12 @@ fn print_table(wt: &Worktree, runs: &[Run]) -> Result<u8> {
 }
 
 fn secs(seconds: f64) -> Duration {
-    Duration::from_secs_f64(seconds.max(0.0))
+    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default()
 }
 
-/// The documented `--json` shape (README.md, "Runs and logs").
-fn print_json(wt: &Worktree, runs: &[Run]) -> Result<u8> {
-    let runs: Vec<_> = runs
-        .iter()
+/// The documented `--json` shape of runs (README.md, "Runs and logs").
+fn runs_json(runs: &[Run]) -> Vec<serde_json::Value> {
+    runs.iter()
         .map(|run| {
             let jobs: Vec<_> = run
                 .jobs()
@@ -97,12 +148,14 @@ fn print_json(wt: &Worktree, runs: &[Run]) -> Result<u8> {
                 .collect();
             json!({ "id": run.meta.id, "event": run.meta.event, "started_at": run.meta.started_at, "jobs": jobs })
         })
-        .collect();
-    let doc = json!({ "worktree": wt.root, "runs": runs });
+        .collect()
+}
+
+fn print_json(doc: &serde_json::Value) -> Result<u8> {
     writeln!(
         std::io::stdout().lock(),
         "{}",
-        serde_json::to_string_pretty(&doc)?
+        serde_json::to_string_pretty(doc)?
     )?;
     Ok(0)
 }
@@ -114,7 +167,8 @@ fn print_log(runs: &[Run], job: &str, args: &ShowArgs) -> Result<u8> {
         .find_map(|run| run.job(job).map(|record| (run, record)))
     else {
         usage!(
-            "no run of a job named `{job}` in this worktree; `daft hooks log show` lists the runs"
+            "no run of a job named `{}` here; `daft hooks log show` lists the runs",
+            crate::escape::text(job)
         );
     };
     if args.json {

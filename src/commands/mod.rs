@@ -2,6 +2,7 @@
 
 mod cancel;
 mod doctor;
+mod env;
 mod hook;
 mod install;
 mod log;
@@ -9,6 +10,7 @@ mod run;
 mod start;
 mod trust;
 mod validate;
+mod wait;
 
 use anyhow::{Context as _, Result};
 
@@ -22,6 +24,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
             | Command::Hooks(_)
             | Command::Start(_)
             | Command::Remove(_)
+            | Command::Env(_)
             | Command::Validate
     ) {
         tell_once();
@@ -38,6 +41,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Hooks(HooksCommand::Cancel(args)) => cancel::cancel(&args),
         Command::Start(args) => start::start(&args),
         Command::Remove(args) => start::remove(&args),
+        Command::Env(args) => env::run(&args),
+        Command::Hooks(HooksCommand::Wait(args)) => wait::run(&args),
         Command::Validate => validate::run(),
         Command::Supervise { run_dir } => crate::background::supervise(&utf8(&run_dir)?),
     }
@@ -49,6 +54,7 @@ fn tell_once() {
     let Ok(repo) = current_dir().and_then(|cwd| crate::repo::Repo::discover(&cwd)) else {
         return;
     };
+    crate::removal::sweep(&repo.common_dir);
     let printer = crate::printer::Printer::stderr();
     let marker = repo.common_dir.join("daft").join("unhooked-told");
     match crate::install::status::unhooked(&repo) {

@@ -50,7 +50,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
         return Ok(1);
     }
     let printer = Arc::new(Printer::stderr());
-    let ctx = Context::new(args.event.clone(), wt, Vec::new())?;
+    let ctx = Context::new(args.event.clone(), wt, Vec::new(), &config)?;
     runner::run(ctx, event, None, &printer)
 }
 

@@ -7,10 +7,14 @@ use std::process::Stdio;
 use anyhow::{Context as _, Result};
 
 use crate::cli::{RemoveArgs, StartArgs};
+use crate::config::Sources;
 use crate::error::usage;
 use crate::escape::shell_quote;
-use crate::event::Worktree;
+use crate::event::{self, Worktree};
 use crate::git;
+use crate::job::Context;
+use crate::printer::Printer;
+use crate::trust::{Fingerprint, Status, Store};
 
 pub(crate) fn start(args: &StartArgs) -> Result<u8> {
     if args.branch.trim().is_empty() {
@@ -80,6 +84,16 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
     };
     // Nothing changes (no job cancelled) when git would refuse the removal anyway.
     refusal(&wt, &path, args.force)?;
+    let code = pre_remove(&wt)?;
+    if code != 0 {
+        if !args.force {
+            eprintln!(
+                "daft: worktree-pre-remove failed, so the worktree was kept; fix it, or remove it anyway with --force"
+            );
+            return Ok(code);
+        }
+        eprintln!("daft: worktree-pre-remove failed; removing the worktree anyway (--force)");
+    }
     for name in super::cancel::cancel_jobs(&wt, None)? {
         println!("cancelled {name}");
     }
@@ -93,7 +107,48 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
         .stdin(Stdio::null())
         .status()
         .context("could not run git")?;
+    if status.success() {
+        // Gone: its worktree-post-remove jobs, and its ports back.
+        crate::removal::tear_down(wt.common_dir.as_std_path(), &wt.identity.id)?;
+    }
     Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}
+
+/// Runs the worktree's `worktree-pre-remove` jobs in it, all while the user waits (nothing
+/// may outlive the worktree). Returns their exit code: non-zero keeps the worktree.
+fn pre_remove(wt: &Worktree) -> Result<u8> {
+    let Some(sources) = Sources::find(wt.root.as_std_path())? else {
+        return Ok(0);
+    };
+    if !sources.mention(event::WORKTREE_PRE_REMOVE) {
+        return Ok(0);
+    }
+    let printer = std::sync::Arc::new(Printer::stderr());
+    wt.repo.check_owner()?;
+    let status = Store::new(wt.common_dir.as_std_path()).status(&Fingerprint::of(&sources));
+    if status != Status::Trusted {
+        printer.notice(&format!(
+            "{} is {}; its worktree-pre-remove jobs did not run",
+            sources.file_name(),
+            status.word()
+        ));
+        return Ok(0);
+    }
+    let config = sources.parse()?;
+    let Some(event) = config.event(event::WORKTREE_PRE_REMOVE) else {
+        return Ok(0);
+    };
+    let mut event = event.clone();
+    for job in &mut event.jobs {
+        job.background = false;
+    }
+    let ctx = Context::new(
+        event::WORKTREE_PRE_REMOVE.to_owned(),
+        wt.clone(),
+        Vec::new(),
+        &config,
+    )?;
+    crate::runner::run(ctx, event, None, &printer)
 }
 
 /// Why `git worktree remove` would refuse `path`, checked the way git checks: not the main

@@ -5,6 +5,7 @@
 mod graph;
 mod raw;
 mod source;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,6 +62,28 @@ pub(crate) struct Job {
     /// Relative to the work tree root; never leaves it.
     pub(crate) root: Option<String>,
     pub(crate) timeout: Option<Duration>,
+    /// Among ready jobs, a higher one starts first.
+    #[serde(default)]
+    pub(crate) priority: i64,
+    /// Runs only when this holds.
+    #[serde(default)]
+    pub(crate) only: Option<Condition>,
+    /// Skipped when this holds.
+    #[serde(default)]
+    pub(crate) skip: Option<Condition>,
+}
+
+/// `only:` / `skip:`: every part given must hold for the condition to hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Condition {
+    /// Globs, any of which the branch name must match.
+    pub(crate) branch: Vec<String>,
+    /// Paths that must all exist in the work tree.
+    pub(crate) files: Vec<String>,
+    /// Variables that must all be set and non-empty.
+    pub(crate) env: Vec<String>,
+    /// A command that must exit 0.
+    pub(crate) run: Option<String>,
 }
 
 /// One event's jobs and how to run them.
@@ -96,6 +119,8 @@ impl EventConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) events: BTreeMap<String, EventConfig>,
+    /// A free TCP port per name, for each worktree.
+    pub(crate) ports: Vec<String>,
 }
 
 impl Config {
@@ -125,8 +150,12 @@ impl Sources {
     }
 }
 
-/// `daft.local.yml` replaces jobs by name, adds new ones, and overrides event settings.
+/// `daft.local.yml` replaces jobs by name, adds new ones, and overrides event settings and
+/// the list of ports.
 fn merge(file: &mut raw::RawFile, local: raw::RawFile) {
+    if local.ports.is_some() {
+        file.ports = local.ports;
+    }
     for (name, overrides) in local.hooks {
         let Some((_, event)) = file.hooks.iter_mut().find(|(n, _)| *n == name) else {
             file.hooks.push((name, overrides));
@@ -144,6 +173,14 @@ fn merge(file: &mut raw::RawFile, local: raw::RawFile) {
 }
 
 fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError> {
+    let condition = |c: Option<raw::RawCondition>| {
+        c.map(|c| Condition {
+            branch: c.branch,
+            files: c.files,
+            env: c.env,
+            run: c.run,
+        })
+    };
     let mut events = BTreeMap::new();
     for (name, raw_event) in file.hooks {
         let jobs = raw_event
@@ -157,6 +194,9 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                 env: job.env,
                 root: job.root,
                 timeout: job.timeout,
+                priority: job.priority,
+                only: condition(job.only),
+                skip: condition(job.skip),
             })
             .collect();
         let fail_mode = raw_event.fail_mode.unwrap_or(if event::can_veto(&name) {
@@ -172,7 +212,10 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
         graph::check(&name, &config, main_path)?;
         events.insert(name, config);
     }
-    Ok(Config { events })
+    Ok(Config {
+        events,
+        ports: file.ports.unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
