@@ -130,12 +130,13 @@ fn with_condition(repo: &TestRepo, condition: &str, env: &[(&str, &str)]) -> (bo
     )
 }
 
+/// (condition, env, runs?, what the skip says)
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, &'a str);
+
 #[test]
 fn each_condition_kind_skips_and_runs_as_written() {
     let repo = TestRepo::new().install();
     repo.write("Cargo.lock", "");
-    // (condition, env, runs?, what the skip says)
-    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, &'a str);
     let cases: &[Case] = &[
         ("        only: { branch: main }\n", &[], true, ""),
         (
