@@ -179,6 +179,32 @@ if [ -n "$GIT_NEW" ]; then
 fi
 
 echo
+echo "## removal detection: a no-op git switch with 50 worktrees in the clone, against 1"
+# Each worktree was set up by daft (so daft looks for it on every call).
+many() {
+	local git=$1 name=$2 mode=$3 count=$4
+	new_repo "$name" "$git" daft "$mode"
+	(
+		cd "$work/$name" && export PATH=$(dirname "$git"):$PATH
+		printf 'hooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: "true"\n' >daft.yml
+		git add -A && git commit -qm setup && "$DAFT" trust --yes
+		for i in $(seq "$count"); do git worktree add -q "../$name-wt$i" -b "$name-b$i"; done
+	) >/dev/null 2>&1
+}
+if [ -n "$GIT_NEW" ]; then
+	many "$GIT_NEW" one-cfg config 1
+	many "$GIT_NEW" fifty-cfg config 50
+	switch_bench "$GIT_NEW" "$work/many-cfg.json" "config mode, 1 worktree=one-cfg" "config mode, 50 worktrees=fifty-cfg"
+	report hyperfine "$work/many-cfg.json"
+fi
+many "$GIT_OLD" one-hp hooks-path 1
+many "$GIT_OLD" fifty-hp hooks-path 50
+switch_bench "$GIT_OLD" "$work/many-hp.json" "hooks-path mode, 1 worktree=one-hp" "hooks-path mode, 50 worktrees=fifty-hp"
+report hyperfine "$work/many-hp.json"
+echo "  (hooks-path mode starts daft only for new worktrees and the events trusted configs name;"
+echo "   a plain switch does not reach the sweep there, so 50 vs 1 shows the sweep in config mode)"
+
+echo
 echo "## memory (peak RSS)"
 cd "$work/hp-old"
 head=$(git rev-parse HEAD)
