@@ -12,6 +12,7 @@
 //! released when they end.
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::DirEntryExt as _;
 use std::path::{Path, PathBuf};
 
@@ -28,8 +29,24 @@ use crate::worktrees::{self, Entry, Record};
 /// Looks over the clone's worktrees and tears down those that are gone. Cheap when nothing
 /// is: one file read and a `stat` per worktree.
 pub(crate) fn sweep(common_dir: &Path) {
-    let entries = worktrees::index(common_dir);
-    for entry in entries {
+    let bytes = worktrees::index_bytes(common_dir);
+    if bytes.is_empty() {
+        return;
+    }
+    // The fast path: only the paths, checked without building an entry.
+    let mut probe = Vec::with_capacity(256);
+    let all_here = bytes.split(|&b| b == 0).skip(3).step_by(4).all(|path| {
+        probe.clear();
+        probe.extend_from_slice(path);
+        probe.extend_from_slice(b"/.git");
+        Path::new(std::ffi::OsStr::from_bytes(&probe))
+            .symlink_metadata()
+            .is_ok()
+    });
+    if all_here {
+        return;
+    }
+    for entry in worktrees::entries(&bytes) {
         if entry.path.join(".git").symlink_metadata().is_ok() {
             continue;
         }

@@ -7,6 +7,7 @@
 //! went — be told from one that moved.
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -173,8 +174,10 @@ pub(crate) fn seen(
 }
 
 /// A linked worktree daft has run something in, as the removal sweep needs it: one file for
-/// all, so that looking for worktrees that are gone costs one read and a `stat` each.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// all, so that looking for worktrees that are gone costs one read and a `stat` each. Each
+/// entry is four NUL-terminated fields (id, git's name, inode, path): a path may hold any
+/// byte but NUL, and reading it takes no parser.
+#[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) id: String,
     /// git's name for it.
@@ -188,12 +191,35 @@ fn index_path(common_dir: &Path) -> PathBuf {
     root(common_dir).join("index")
 }
 
+/// The index's bytes, as [`entries`] reads them; empty when there is none.
+pub(crate) fn index_bytes(common_dir: &Path) -> Vec<u8> {
+    fs::read(index_path(common_dir)).unwrap_or_default()
+}
+
+/// The entries of an index: `(id, admin, inode, path)` fields, each ended by a NUL. An entry
+/// cut short (a damaged file) is dropped.
+pub(crate) fn entries(bytes: &[u8]) -> impl Iterator<Item = Entry> + '_ {
+    let mut fields = bytes.split(|&b| b == 0);
+    std::iter::from_fn(move || {
+        loop {
+            let (id, admin, ino, path) =
+                (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+            let entry = Entry {
+                id: String::from_utf8(id.to_vec()).ok()?,
+                admin: String::from_utf8(admin.to_vec()).ok()?,
+                ino: std::str::from_utf8(ino).ok()?.parse().ok()?,
+                path: PathBuf::from(std::ffi::OsStr::from_bytes(path)),
+            };
+            if !entry.id.is_empty() {
+                return Some(entry);
+            }
+        }
+    })
+}
+
 /// The linked worktrees daft knows in the clone.
 pub(crate) fn index(common_dir: &Path) -> Vec<Entry> {
-    fs::read(index_path(common_dir))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+    entries(&index_bytes(common_dir)).collect()
 }
 
 /// Changes the index under its lock.
@@ -202,7 +228,16 @@ pub(crate) fn change_index(common_dir: &Path, f: impl FnOnce(&mut Vec<Entry>)) -
     let _lock = crate::trust::open_lock(&root(common_dir).join("index.lock"))?;
     let mut entries = index(common_dir);
     f(&mut entries);
-    write_atomically(index_path(common_dir), &serde_json::to_vec(&entries)?)
+    let mut bytes = Vec::new();
+    for e in &entries {
+        for field in [e.id.as_bytes(), e.admin.as_bytes(), e.ino.to_string().as_bytes()] {
+            bytes.extend_from_slice(field);
+            bytes.push(0);
+        }
+        bytes.extend_from_slice(e.path.as_os_str().as_bytes());
+        bytes.push(0);
+    }
+    write_atomically(index_path(common_dir), &bytes)
 }
 
 /// Whether `repo` is a linked worktree whose trusted config has `worktree-post-create` jobs
@@ -270,7 +305,6 @@ pub(crate) fn current_path(common_dir: &Path, admin: &str) -> Option<PathBuf> {
     dot_git.parent().map(Path::to_owned)
 }
 
-use std::os::unix::ffi::OsStrExt as _;
 
 #[cfg(test)]
 mod tests {
