@@ -47,6 +47,16 @@ pub(crate) enum Command {
     /// Runs one run's background jobs, detached (started by `daft hook`)
     #[command(name = "__supervise", hide = true)]
     Supervise { run_dir: PathBuf },
+    /// A `copy` job's process: carries PATHs from one work tree into another
+    #[command(name = "__copy", hide = true)]
+    Copy {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -92,9 +92,19 @@ use std::os::unix::ffi::OsStrExt as _;
 /// One thing to create in the destination, in order (directories before what is in them).
 #[derive(Debug)]
 enum Item {
-    Dir { from: PathBuf, to: PathBuf },
-    File { from: PathBuf, to: PathBuf, size: u64 },
-    Link { from: PathBuf, to: PathBuf },
+    Dir {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    File {
+        from: PathBuf,
+        to: PathBuf,
+        size: u64,
+    },
+    Link {
+        from: PathBuf,
+        to: PathBuf,
+    },
 }
 
 struct Plan {
@@ -112,11 +122,27 @@ fn plan(from: &Path, to: &Path, pattern: &str, tracked: &HashSet<PathBuf>) -> Re
         bytes: 0,
         kept: 0,
     };
+    let mut made = HashSet::new();
     for rel in matches(from, pattern)? {
         let source = from.join(&rel);
         inside(from, &source)?;
         let target = to.join(&rel);
         inside(to, &target)?;
+        // The directories it goes in, where the new worktree lacks them.
+        for ancestor in rel
+            .ancestors()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            if !ancestor.as_os_str().is_empty() && made.insert(ancestor.to_owned()) {
+                plan.items.push(Item::Dir {
+                    from: from.join(ancestor),
+                    to: to.join(ancestor),
+                });
+            }
+        }
         let walker = walkdir::WalkDir::new(&source)
             .follow_links(false)
             .follow_root_links(false)
@@ -177,7 +203,11 @@ fn matches(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     // reaches unless it says `**`.
     let fixed: PathBuf = Path::new(pattern)
         .components()
-        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']))
+        .take_while(|c| {
+            !c.as_os_str()
+                .to_string_lossy()
+                .contains(['*', '?', '[', '{'])
+        })
         .collect();
     let depth = if pattern.contains("**") {
         usize::MAX
@@ -188,6 +218,8 @@ fn matches(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     if start.symlink_metadata().is_err() {
         return Ok(Vec::new());
     }
+    // The glob goes on below `fixed`: that must be a directory of the work tree, not a link.
+    inside(root, &start.join("*"))?;
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(&start)
         .follow_links(false)
@@ -223,7 +255,11 @@ fn inside(root: &Path, path: &Path) -> Result<()> {
     for (i, part) in parts.iter().enumerate() {
         at.push(part);
         let last = i + 1 == parts.len();
-        if !last && at.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        if !last
+            && at
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        {
             bail!(
                 "{} goes through the symlink {}; daft copies nothing through links out of a work tree",
                 rel.display(),
@@ -246,25 +282,26 @@ struct Outcome {
 
 impl Outcome {
     fn summary(&self, kept: usize) -> String {
+        use std::fmt::Write as _;
         let mut text = format!(
             "{} file{}, {}",
             self.files,
             if self.files == 1 { "" } else { "s" },
             bytes(self.cloned + self.copied)
         );
-        match (self.cloned, self.copied) {
-            (0, _) => text.push_str(" copied"),
-            (_, 0) => text.push_str(" cloned (copy-on-write)"),
-            (c, p) => text.push_str(&format!(" ({} cloned, {} copied)", bytes(c), bytes(p))),
-        }
+        let _ = match (self.cloned, self.copied) {
+            (0, _) => write!(text, " copied"),
+            (_, 0) => write!(text, " cloned (copy-on-write)"),
+            (c, p) => write!(text, " ({} cloned, {} copied)", bytes(c), bytes(p)),
+        };
         if self.links > 0 {
-            text.push_str(&format!(", {} symlink(s)", self.links));
+            let _ = write!(text, ", {} symlink(s)", self.links);
         }
         if kept > 0 {
-            text.push_str(&format!(", {kept} already there or tracked by git, kept"));
+            let _ = write!(text, ", {kept} already there or tracked by git, kept");
         }
         if self.errors > 0 {
-            text.push_str(&format!(", {} failed", self.errors));
+            let _ = write!(text, ", {} failed", self.errors);
         }
         text
     }
@@ -292,14 +329,14 @@ fn execute(plan: &Plan, stop: &Arc<AtomicBool>) -> Outcome {
     let mut files = Vec::new();
     for item in &plan.items {
         match item {
-            Item::Dir { from, to } => {
-                if let Err(err) = make_dir(from, to) {
+            Item::Dir { from, to } => match make_dir(from, to) {
+                Ok(true) => dirs.push((from, to)),
+                Ok(false) => {}
+                Err(err) => {
                     println!("cannot create {}: {err}", to.display());
                     outcome.errors += 1;
-                } else {
-                    dirs.push((from, to));
                 }
-            }
+            },
             Item::Link { from, to } => match copy_link(from, to) {
                 Ok(()) => outcome.links += 1,
                 Err(err) => {
@@ -356,9 +393,11 @@ fn execute(plan: &Plan, stop: &Arc<AtomicBool>) -> Outcome {
     outcome
 }
 
-fn make_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Creates the directory `to` with the mode of `from`; returns whether it made it (one that
+/// is there already is left as it is).
+fn make_dir(from: &Path, to: &Path) -> std::io::Result<bool> {
     match to.symlink_metadata() {
-        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(meta) if meta.is_dir() => return Ok(false),
         Ok(_) => {
             return Err(std::io::Error::other(
                 "something that is not a directory is in the way",
@@ -368,7 +407,8 @@ fn make_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     fs::create_dir(to)?;
     let mode = from.metadata()?.permissions().mode();
-    fs::set_permissions(to, fs::Permissions::from_mode(mode))
+    fs::set_permissions(to, fs::Permissions::from_mode(mode))?;
+    Ok(true)
 }
 
 fn copy_link(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -389,15 +429,28 @@ fn copy_file(from: &Path, to: &Path, stop: &AtomicBool) -> std::io::Result<bool>
         let meta = from.metadata()?;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(meta.permissions().mode()))?;
         copy_times(from, &tmp)?;
-        // Never over something that appeared meanwhile: link, then drop the temporary name.
-        fs::hard_link(&tmp, to)?;
-        fs::remove_file(&tmp)?;
+        place(&tmp, to)?;
         Ok(cloned)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Puts the finished temporary file at its final name, never over something that appeared
+/// there meanwhile: a second name made exclusively (then the temporary one dropped), or, on a
+/// file system without links, a rename after checking the name is free.
+fn place(tmp: &Path, to: &Path) -> std::io::Result<()> {
+    match fs::hard_link(tmp, to) {
+        Ok(()) => fs::remove_file(tmp),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(err),
+        Err(_) if to.symlink_metadata().is_ok() => Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "a file appeared at its place meanwhile",
+        )),
+        Err(_) => fs::rename(tmp, to),
+    }
 }
 
 /// Gives `to` the access and modification times of `from`.

@@ -10,7 +10,7 @@ use std::process::Command;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Job};
+use crate::config::{Action, Config, Job};
 use crate::event::{Details, Worktree};
 use crate::worktrees::Identity;
 use crate::{env, git};
@@ -95,13 +95,37 @@ pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Result<Command, String
     ) {
         return Ok(Err(why));
     }
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(&job.run)
-        .current_dir(&dir)
-        .env_clear()
-        .envs(env)
-        .process_group(0);
+    let mut cmd = match &job.action {
+        Action::Run(run) => {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c").arg(run);
+            cmd
+        }
+        // A copy is daft itself, so it is a process like any job: cancelled, timed, logged.
+        Action::Copy { paths, from } => {
+            let source = match from {
+                Some(from) => ctx.worktree.join(from).into_std_path_buf(),
+                None if !ctx.source.is_empty() => ctx.source.clone().into(),
+                None => {
+                    return Err(
+                        "there is no worktree to copy from (a bare repository without the default branch checked out): set `from:` or DAFT_SOURCE_WORKTREE".into(),
+                    );
+                }
+            };
+            let exe = std::env::current_exe()
+                .map_err(|err| format!("cannot find daft's own executable: {err}"))?;
+            let mut cmd = Command::new(exe);
+            cmd.arg("__copy")
+                .arg("--from")
+                .arg(source)
+                .arg("--to")
+                .arg(ctx.worktree.as_str())
+                .arg("--")
+                .args(paths);
+            cmd
+        }
+    };
+    cmd.current_dir(&dir).env_clear().envs(env).process_group(0);
     Ok(Ok(cmd))
 }
 

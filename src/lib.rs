@@ -13,6 +13,7 @@ mod cli;
 mod commands;
 mod conditions;
 mod config;
+mod copy;
 mod duration;
 mod engine;
 mod env;
@@ -47,7 +48,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     // the commands people type end quietly when their reader goes away.
     if !matches!(
         cli.command,
-        cli::Command::Hook(_) | cli::Command::Supervise { .. }
+        cli::Command::Hook(_) | cli::Command::Supervise { .. } | cli::Command::Copy { .. }
     ) {
         sys::default_sigpipe();
     }

@@ -202,8 +202,12 @@ pub(crate) fn entries(bytes: &[u8]) -> impl Iterator<Item = Entry> + '_ {
     let mut fields = bytes.split(|&b| b == 0);
     std::iter::from_fn(move || {
         loop {
-            let (id, admin, ino, path) =
-                (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+            let (id, admin, ino, path) = (
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+            );
             let entry = Entry {
                 id: String::from_utf8(id.to_vec()).ok()?,
                 admin: String::from_utf8(admin.to_vec()).ok()?,
@@ -230,7 +234,11 @@ pub(crate) fn change_index(common_dir: &Path, f: impl FnOnce(&mut Vec<Entry>)) -
     f(&mut entries);
     let mut bytes = Vec::new();
     for e in &entries {
-        for field in [e.id.as_bytes(), e.admin.as_bytes(), e.ino.to_string().as_bytes()] {
+        for field in [
+            e.id.as_bytes(),
+            e.admin.as_bytes(),
+            e.ino.to_string().as_bytes(),
+        ] {
             bytes.extend_from_slice(field);
             bytes.push(0);
         }
@@ -304,7 +312,6 @@ pub(crate) fn current_path(common_dir: &Path, admin: &str) -> Option<PathBuf> {
     };
     dot_git.parent().map(Path::to_owned)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ mod coexistence;
 
 mod config_errors;
 mod config_mode;
+mod copy;
 mod doctor;
 mod engine;
 mod faults;

@@ -45,6 +45,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Hooks(HooksCommand::Wait(args)) => wait::run(&args),
         Command::Validate => validate::run(),
         Command::Supervise { run_dir } => crate::background::supervise(&utf8(&run_dir)?),
+        Command::Copy { from, to, paths } => crate::copy::run(&from, &to, &paths),
     }
 }
 

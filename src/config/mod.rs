@@ -50,11 +50,23 @@ impl Parallel {
     }
 }
 
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Action {
+    /// `run:`, a `sh -c` command.
+    Run(String),
+    /// `copy:` paths and globs from the source worktree (or `from:`).
+    Copy {
+        paths: Vec<String>,
+        from: Option<String>,
+    },
+}
+
 /// One job, as validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Job {
     pub(crate) name: String,
-    pub(crate) run: String,
+    pub(crate) action: Action,
     pub(crate) background: bool,
     pub(crate) needs: Vec<String>,
     /// In file order: later values may refer to earlier ones.
@@ -183,12 +195,45 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
     };
     let mut events = BTreeMap::new();
     for (name, raw_event) in file.hooks {
-        let jobs = raw_event
-            .jobs
-            .into_iter()
-            .map(|(job, _origin)| Job {
+        let mut jobs = Vec::new();
+        for (job, origin) in raw_event.jobs {
+            let wrong = |message: &str| ConfigError {
+                job: Some(job.name.clone()),
+                ..ConfigError::new(
+                    &origin,
+                    format!("hooks.{name}: job `{}`: {message}", job.name),
+                )
+            };
+            let action = match (job.run, job.copy) {
+                (Some(run), None) => {
+                    if job.from.is_some() {
+                        return Err(wrong("`from` goes with `copy`, not `run`"));
+                    }
+                    Action::Run(run)
+                }
+                (None, Some(paths)) => {
+                    if job.root.is_some() || !job.env.is_empty() {
+                        return Err(wrong(
+                            "a `copy` job takes no `root` or `env`: it copies into the same place in the new work tree",
+                        ));
+                    }
+                    Action::Copy {
+                        paths,
+                        from: job.from,
+                    }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(wrong("has both `run` and `copy`; a job does one of them"));
+                }
+                (None, None) => {
+                    return Err(wrong(
+                        "needs `run` (a shell command) or `copy` (paths to carry over)",
+                    ));
+                }
+            };
+            jobs.push(Job {
                 name: job.name,
-                run: job.run,
+                action,
                 background: job.background,
                 needs: job.needs,
                 env: job.env,
@@ -197,8 +242,8 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                 priority: job.priority,
                 only: condition(job.only),
                 skip: condition(job.skip),
-            })
-            .collect();
+            });
+        }
         let fail_mode = raw_event.fail_mode.unwrap_or(if event::can_veto(&name) {
             FailMode::Abort
         } else {
@@ -332,7 +377,9 @@ mod tests {
                 for event in config.events.values() {
                     prop_assert!(graph::find_cycle(&event.needs()).is_none());
                     for job in &event.jobs {
-                        prop_assert!(!job.run.contains('\0'));
+                        if let Action::Run(run) = &job.action {
+                            prop_assert!(!run.contains('\0'));
+                        }
                         prop_assert!(job.timeout.is_none_or(|t| t <= raw::MAX_TIMEOUT));
                     }
                 }

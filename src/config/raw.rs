@@ -53,13 +53,17 @@ pub(super) struct RawEvent {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a job: a mapping with `name` and `run`"
+    expecting = "a job: a mapping with `name` and `run` (or `copy`)"
 )]
 pub(super) struct RawJob {
     #[serde(deserialize_with = "values::job_name")]
     pub(super) name: String,
-    #[serde(deserialize_with = "values::command")]
-    pub(super) run: String,
+    #[serde(default, deserialize_with = "values::command_opt")]
+    pub(super) run: Option<String>,
+    #[serde(default, deserialize_with = "values::copy_paths")]
+    pub(super) copy: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "values::from_dir")]
+    pub(super) from: Option<String>,
     #[serde(default)]
     pub(super) background: bool,
     #[serde(default, deserialize_with = "values::job_names")]
