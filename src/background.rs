@@ -155,7 +155,12 @@ pub(crate) fn supervise(dir: &Utf8Path) -> Result<u8> {
         if stop_requested.load(Ordering::Relaxed) {
             engine.stop("the supervisor was told to stop (SIGTERM or SIGINT)");
         }
-        match place.check(&common_dir, &identity) {
+        // A teardown's worktree is gone by definition: it is not a reason to stop.
+        match if tearing_down {
+            Where::Here
+        } else {
+            place.check(&common_dir, &identity)
+        } {
             Where::Here => {}
             Where::Moved(to) => {
                 eprintln!("daft: the worktree moved to {to}; jobs keep running");

@@ -4,7 +4,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
+
+use crate::commands::completions::{event_names, job_names, worktree_paths};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +47,14 @@ pub(crate) enum Command {
     Env(EnvArgs),
     /// Check daft.yml without running anything
     Validate,
+    /// The JSON Schema of daft.yml (also committed as daft.schema.json)
+    Schema,
+    /// The script that gives a shell completions for daft
+    Completions(CompletionsArgs),
+    /// A shell function so that `daft start` leaves the shell in the new worktree
+    ShellInit(ShellInitArgs),
+    /// Write daft's man pages (daft.1 and one per command) into DIR
+    Man(ManArgs),
     /// Runs one run's background jobs, detached (started by `daft hook`)
     #[command(name = "__supervise", hide = true)]
     Supervise { run_dir: PathBuf },
@@ -83,6 +94,32 @@ pub(crate) struct UninstallArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// Shells `daft shell-init` knows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShellInitArgs {
+    /// The shell
+    pub(crate) shell: InitShell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Where to write them (e.g. ~/.local/share/man/man1)
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct HookArgs {
     /// The git hook's name
     pub(crate) name: String,
@@ -119,9 +156,10 @@ pub(crate) enum HooksCommand {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// The event, e.g. worktree-post-create or pre-commit
+    #[arg(add = ArgValueCandidates::new(event_names))]
     pub(crate) event: String,
     /// Run only this job (its needs are taken as met)
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(job_names))]
     pub(crate) job: Option<String>,
     /// Print the plan instead of running it
     #[arg(long)]
@@ -137,6 +175,7 @@ pub(crate) enum LogCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
     /// Print this job's latest log
+    #[arg(add = ArgValueCandidates::new(job_names))]
     pub(crate) job: Option<String>,
     /// The runs of removed worktrees (their worktree-post-remove jobs)
     #[arg(long, conflicts_with = "follow")]
@@ -152,6 +191,7 @@ pub(crate) struct ShowArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WaitArgs {
     /// Only these jobs (default: every job of the latest run)
+    #[arg(add = ArgValueCandidates::new(job_names))]
     pub(crate) jobs: Vec<String>,
     /// Give up after this long (e.g. 90s, 10m); exit 124
     #[arg(long, value_parser = parse_duration)]
@@ -172,6 +212,7 @@ pub(crate) struct EnvArgs {
 #[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
     /// Only this job
+    #[arg(add = ArgValueCandidates::new(job_names))]
     pub(crate) job: Option<String>,
 }
 
@@ -186,6 +227,7 @@ pub(crate) struct StartArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RemoveArgs {
     /// The worktree's path
+    #[arg(add = ArgValueCandidates::new(worktree_paths))]
     pub(crate) worktree: PathBuf,
     /// Remove it even if it has changes (git worktree remove --force), or if
     /// worktree-pre-remove fails
@@ -202,6 +244,15 @@ pub(crate) fn parse(mut args: Vec<OsString>) -> Cli {
             command: Command::Hook(hook),
         };
     }
+    // `COMPLETE=<shell> daft …`: the shell asks for completions (`daft completions`).
+    if std::env::var_os("COMPLETE").is_some_and(|v| !v.is_empty())
+        && clap_complete::CompleteEnv::with_factory(Cli::command)
+            .bin("daft")
+            .try_complete(args.clone(), std::env::current_dir().ok().as_deref())
+            .unwrap_or(false)
+    {
+        std::process::exit(0);
+    }
     let called_as = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
@@ -213,6 +264,11 @@ pub(crate) fn parse(mut args: Vec<OsString>) -> Cli {
         *first = "daft".into();
     }
     Cli::parse_from(args)
+}
+
+/// The whole command tree, for completions and man pages.
+pub(crate) fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// `daft hook NAME ARGS…` with a plain hook name, as git and the shims send it. The arguments

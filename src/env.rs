@@ -28,6 +28,18 @@ pub(crate) fn adopted_hooks() -> Option<OsString> {
     std::env::var_os("DAFT_ADOPTED_HOOKS").filter(|value| !value.is_empty())
 }
 
+/// Whether the terminal's character set is UTF-8, as the locale says (`LC_ALL`, else
+/// `LC_CTYPE`, else `LANG`). Without one, daft prints only ASCII.
+pub(crate) fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .is_some_and(|value| {
+            let value = value.to_ascii_lowercase();
+            value.contains("utf-8") || value.contains("utf8")
+        })
+}
+
 /// Whether colour is allowed (<https://no-color.org>; a dumb terminal has none either).
 pub(crate) fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty())

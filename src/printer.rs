@@ -1,8 +1,9 @@
 //! All of daft's output to the user goes through here: job lines prefixed with the job's name,
 //! notices, warnings, errors, the live status line on a terminal and the closing summary.
-//! Colour and redrawing only when stderr is a terminal and `NO_COLOR` is unset. Messages may
-//! quote a repository (paths, names, YAML errors): they are shown with control characters
-//! made visible, never interpreted by the terminal.
+//! Colour and redrawing only when stderr is a terminal and `NO_COLOR` is unset (and `TERM` is
+//! not `dumb`); symbols only in a UTF-8 locale, ASCII otherwise. Messages may quote a
+//! repository (paths, names, YAML errors): they are shown with control characters made
+//! visible, never interpreted by the terminal.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Mutex;
@@ -12,6 +13,7 @@ use crate::{env, escape};
 pub(crate) struct Printer {
     color: bool,
     live: bool,
+    utf8: bool,
     /// The status line currently drawn at the bottom, if any; also serialises writers.
     status: Mutex<Option<String>>,
 }
@@ -30,6 +32,7 @@ impl Printer {
         Self {
             color: tty && !env::no_color(),
             live: tty && !env::no_color(),
+            utf8: env::utf8_locale(),
             status: Mutex::new(None),
         }
     }
@@ -61,21 +64,23 @@ impl Printer {
 
     /// One line of a job's output.
     pub(crate) fn job_line(&self, job: &str, line: &str) {
+        let bar = if self.utf8 { "│" } else { "|" };
         self.write(&format!(
             "{} {line}\n",
-            self.paint("36", &format!("{job} │"))
+            self.paint("36", &format!("{job} {bar}"))
         ));
     }
 
     pub(crate) fn notice(&self, message: &str) {
-        self.write(&format!("daft: {}\n", escape::text(message)));
+        let message = for_terminal(&escape::text(message)).into_owned();
+        self.write(&format!("daft: {message}\n"));
     }
 
     pub(crate) fn warn(&self, message: &str) {
+        let message = for_terminal(&escape::text(message)).into_owned();
         self.write(&format!(
-            "{} {}\n",
-            self.paint("33", "daft: warning:"),
-            escape::text(message)
+            "{} {message}\n",
+            self.paint("33", "daft: warning:")
         ));
     }
 
@@ -95,6 +100,7 @@ impl Printer {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K");
+        let line = line.map(|l| for_terminal(&l).into_owned());
         if let Some(line) = &line {
             let _ = write!(err, "{}", self.paint("2", line));
         }
@@ -106,14 +112,18 @@ impl Printer {
     pub(crate) fn summary(&self, items: &[(Mark, String)]) {
         let parts: Vec<String> = items
             .iter()
-            .map(|(mark, text)| match mark {
-                Mark::Ok => self.paint("32", &format!("✓ {text}")),
-                Mark::Failed => self.paint("31", &format!("✗ {text}")),
-                Mark::Background => self.paint("34", &format!("↻ {text}")),
-                Mark::Skipped => self.paint("2", &format!("- {text}")),
+            .map(|(mark, text)| {
+                let (code, glyph) = match mark {
+                    Mark::Ok => ("32", "✓"),
+                    Mark::Failed => ("31", "✗"),
+                    Mark::Background => ("34", "↻"),
+                    Mark::Skipped => ("2", "-"),
+                };
+                self.paint(code, &for_terminal(&format!("{glyph} {text}")))
             })
             .collect();
-        self.write(&format!("daft: {}\n", parts.join(" · ")));
+        let dot = if self.utf8 { " · " } else { " | " };
+        self.write(&format!("daft: {}\n", parts.join(dot)));
     }
 }
 
@@ -128,6 +138,33 @@ pub(crate) fn error(err: &anyhow::Error) {
     let _ = writeln!(
         std::io::stderr(),
         "{label} {}",
-        escape::text(&format!("{err:#}"))
+        for_terminal(&escape::text(&format!("{err:#}")))
     );
+}
+
+/// `text` as this terminal can show it: as it is in a UTF-8 locale; otherwise daft's own
+/// symbols in ASCII and every other character that is not ASCII as `<U+XXXX>`.
+pub(crate) fn for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if text.is_ascii() || env::utf8_locale() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '│' => out.push('|'),
+            '✓' => out.push('+'),
+            '✗' => out.push('x'),
+            '↻' => out.push('~'),
+            '·' | '─' | '–' => out.push('-'),
+            '→' => out.push_str("->"),
+            '—' => out.push_str("--"),
+            '…' => out.push_str("..."),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let _ = write!(out, "<U+{:04X}>", c as u32);
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

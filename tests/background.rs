@@ -87,14 +87,24 @@ fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
     shell
         .args([
             "-c",
-            "git worktree add ../wt -b wt 2>/dev/null; echo added; sleep 30",
+            "git worktree add ../wt -b wt >/dev/null 2>&1; echo added; sleep 30",
         ])
         .stdout(std::process::Stdio::piped());
     shell.process_group(0);
     let mut shell = shell.spawn().unwrap();
+    // The worktree is usable once git is done with it: when the shell says so.
+    let stdout = shell.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let said = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(said.trim(), "added");
     let wt = repo.path("wt");
     wait_until(Duration::from_secs(10), "the job to run", || {
-        wt.exists() && status(&repo, &wt, "warm") == "running"
+        status(&repo, &wt, "warm") == "running"
     });
     kill("HUP", -i64::from(shell.id()));
     shell.wait().unwrap();

@@ -10,6 +10,7 @@ mod config_errors;
 mod config_mode;
 mod copy;
 mod doctor;
+mod ecosystem;
 mod engine;
 mod faults;
 mod git_variants;

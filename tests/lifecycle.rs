@@ -102,10 +102,11 @@ fn a_moved_worktree_keeps_its_id() {
     });
 }
 
-/// A config whose teardown writes what it was told, and whose setup leases a port.
+/// A config whose teardown writes what it was told (after a moment, as a real teardown takes
+/// one: its worktree being gone must not stop it), and whose setup leases a port.
 fn teardown_config(log: &std::path::Path) -> String {
     format!(
-        "ports: [web]\nhooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: 'true'\n  worktree-post-remove:\n    jobs:\n      - name: drop-db\n        run: echo \"$DAFT_WORKTREE $DAFT_BRANCH $DAFT_WORKTREE_ID $DAFT_PORT_WEB $(pwd -P)\" >> '{}'\n",
+        "ports: [web]\nhooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: 'true'\n  worktree-post-remove:\n    jobs:\n      - name: drop-db\n        run: sleep 0.6; echo \"$DAFT_WORKTREE $DAFT_BRANCH $DAFT_WORKTREE_ID $DAFT_PORT_WEB $(pwd -P)\" >> '{}'\n",
         log.display()
     )
 }

@@ -9,6 +9,7 @@ use crate::config::Sources;
 use crate::escape;
 use crate::install::status::{self, Finding};
 use crate::install::{Mode, events};
+use crate::printer::for_terminal;
 use crate::repo::Repo;
 use crate::trust::{Fingerprint, Status, Store};
 use crate::worktrees;
@@ -23,15 +24,15 @@ pub(crate) fn run() -> Result<u8> {
     let mut problems = 0;
     for finding in &findings {
         let mark = if finding.ok { "ok " } else { "!! " };
-        println!("{mark}{}", escape::text(&finding.text));
+        println!("{mark}{}", for_terminal(&escape::text(&finding.text)));
         if let Some(fix) = &finding.fix {
             problems += 1;
-            println!("   fix: {}", escape::text(fix));
+            println!("   fix: {}", for_terminal(&escape::text(fix)));
         }
     }
     for (name, evidence) in &managers {
-        println!("-- {name}: {}", escape::text(evidence));
-        println!("   {}", coexistence(name, mode));
+        println!("-- {name}: {}", for_terminal(&escape::text(evidence)));
+        println!("   {}", for_terminal(coexistence(name, mode)));
     }
     if problems == 0 {
         println!("git calls daft here.");

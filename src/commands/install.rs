@@ -30,7 +30,10 @@ pub(crate) fn install(args: &InstallArgs) -> Result<u8> {
     let bin = std::env::current_exe().context("cannot find daft's own executable")?;
     let report = install::install(&target, &bin, mode, why)?;
     for line in &report.lines {
-        println!("daft: {}", crate::escape::text(line));
+        println!(
+            "daft: {}",
+            crate::printer::for_terminal(&crate::escape::text(line))
+        );
     }
     if report.shadowed {
         return Ok(1);
@@ -48,7 +51,10 @@ pub(crate) fn install(args: &InstallArgs) -> Result<u8> {
 pub(crate) fn uninstall(args: &UninstallArgs) -> Result<u8> {
     let target = target(args.global, args.path.as_deref())?;
     for line in install::uninstall(&target)?.lines {
-        println!("daft: {}", crate::escape::text(&line));
+        println!(
+            "daft: {}",
+            crate::printer::for_terminal(&crate::escape::text(&line))
+        );
     }
     Ok(0)
 }

@@ -1,12 +1,16 @@
 //! One file per command; each takes its parsed arguments and returns the exit code.
 
 mod cancel;
+pub(crate) mod completions;
 mod doctor;
 mod env;
 mod hook;
 mod install;
 mod log;
+mod man;
 mod run;
+mod schema;
+mod shell_init;
 mod start;
 mod trust;
 mod validate;
@@ -42,6 +46,10 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Start(args) => start::start(&args),
         Command::Remove(args) => start::remove(&args),
         Command::Env(args) => env::run(&args),
+        Command::Schema => Ok(schema::run()),
+        Command::Completions(args) => completions::run(&args),
+        Command::ShellInit(args) => Ok(shell_init::run(&args)),
+        Command::Man(args) => man::run(&args),
         Command::Hooks(HooksCommand::Wait(args)) => wait::run(&args),
         Command::Validate => validate::run(),
         Command::Supervise { run_dir } => crate::background::supervise(&utf8(&run_dir)?),

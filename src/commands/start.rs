@@ -62,6 +62,7 @@ pub(crate) fn start(args: &StartArgs) -> Result<u8> {
         .context("could not run git")?;
     if status.success() {
         println!("{}", path.display());
+        super::shell_init::change_directory(&path);
     }
     Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
 }
@@ -110,8 +111,17 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
     if status.success() {
         // Gone: its worktree-post-remove jobs, and its ports back.
         crate::removal::tear_down(wt.common_dir.as_std_path(), &wt.identity.id)?;
+        // A shell that was in it goes to the main worktree.
+        if std::env::current_dir().is_err() || cwd_was_inside(&path) {
+            super::shell_init::change_directory(&from);
+        }
     }
     Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}
+
+/// Whether the shell that started daft was in `path` (its `PWD`: ours is gone with it).
+fn cwd_was_inside(path: &Path) -> bool {
+    std::env::var_os("PWD").is_some_and(|pwd| Path::new(&pwd).starts_with(path))
 }
 
 /// Runs the worktree's `worktree-pre-remove` jobs in it, all while the user waits (nothing

@@ -52,7 +52,7 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<u8> {
     // Trusting a config that cannot run helps no one; say what is wrong first.
     sources.parse()?;
     let review = crate::review::render(&sources, store.last_trusted_config().as_deref());
-    print!("{review}");
+    print!("{}", crate::printer::for_terminal(&review));
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             usage!(

@@ -4,8 +4,11 @@
 
 mod graph;
 mod raw;
+mod schema;
 mod source;
 mod values;
+
+pub(crate) use schema::text as schema;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,8 +22,9 @@ use crate::error::ConfigError;
 use crate::event;
 
 /// How a failed job affects the hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "fail_mode")]
 pub(crate) enum FailMode {
     /// Warn and let git carry on (exit 0).
     Warn,

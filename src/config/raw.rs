@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{FailMode, Parallel, Source, values};
+use super::{FailMode, Parallel, Source, schema, values};
 use crate::error::ConfigError;
 use crate::event;
 
@@ -25,76 +25,113 @@ pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How deep `[` and `{` may nest: the YAML parser's time grows with the square of the depth.
 const MAX_DEPTH: usize = 64;
 
-#[derive(Deserialize)]
+/// A `daft.yml`: what a fresh worktree needs, as jobs per event.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a mapping with a `hooks:` key (and optionally `ports:`)"
 )]
 pub(super) struct RawFile {
+    /// One free TCP port per name for each worktree (`DAFT_PORT_<NAME>` in every job).
     #[serde(default, deserialize_with = "values::ports")]
+    #[schemars(schema_with = "schema::ports")]
     pub(super) ports: Option<Vec<String>>,
+    /// The events, each with its jobs.
     #[serde(default, deserialize_with = "events")]
+    #[schemars(schema_with = "schema::events")]
     pub(super) hooks: Vec<(String, RawEvent)>,
 }
 
-#[derive(Deserialize)]
+/// One event: its jobs, and how they run.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "event")]
 #[serde(
     deny_unknown_fields,
     expecting = "an event: a mapping with `jobs:` (and optionally `fail_mode`, `parallel`)"
 )]
 pub(super) struct RawEvent {
+    /// warn: a failure warns and git carries on; abort: the first failure stops the rest and
+    /// fails the hook. Default: abort for events that can veto (pre-*, commit-msg,
+    /// worktree-pre-remove), warn otherwise.
     pub(super) fail_mode: Option<FailMode>,
     #[serde(default, deserialize_with = "values::parallel")]
+    #[schemars(schema_with = "schema::parallel")]
     pub(super) parallel: Option<Parallel>,
+    /// The jobs, in file order.
     #[serde(default, deserialize_with = "jobs")]
+    #[schemars(with = "Vec<RawJob>")]
     pub(super) jobs: Vec<(RawJob, PathBuf)>,
 }
 
-#[derive(Deserialize)]
+/// One job: a shell command (`run`) or paths to carry over (`copy`).
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a job: a mapping with `name` and `run` (or `copy`)"
 )]
+#[schemars(rename = "job", transform = schema::one_action)]
 pub(super) struct RawJob {
+    /// Unique within the event: letters, digits, `.`, `_`, `-`.
     #[serde(deserialize_with = "values::job_name")]
+    #[schemars(schema_with = "schema::job_name")]
     pub(super) name: String,
+    /// A command, run by `sh -c` in the job's root.
     #[serde(default, deserialize_with = "values::command_opt")]
     pub(super) run: Option<String>,
     #[serde(default, deserialize_with = "values::copy_paths")]
+    #[schemars(schema_with = "schema::copy_paths")]
     pub(super) copy: Option<Vec<String>>,
+    /// The worktree to copy from (default: the main worktree).
     #[serde(default, deserialize_with = "values::from_dir")]
     pub(super) from: Option<String>,
+    /// Detached: git does not wait for it.
     #[serde(default)]
     pub(super) background: bool,
+    /// Jobs that must succeed first.
     #[serde(default, deserialize_with = "values::job_names")]
+    #[schemars(schema_with = "schema::job_names")]
     pub(super) needs: Vec<String>,
+    /// Among ready jobs, a higher priority starts first (default 0).
     #[serde(default)]
     pub(super) priority: i64,
     #[serde(default, deserialize_with = "values::env_map")]
+    #[schemars(schema_with = "schema::env")]
     pub(super) env: Vec<(String, String)>,
+    /// The working directory, relative to the work tree root.
     #[serde(default, deserialize_with = "values::root")]
     pub(super) root: Option<String>,
     #[serde(default, deserialize_with = "values::timeout")]
+    #[schemars(schema_with = "schema::duration")]
     pub(super) timeout: Option<Duration>,
+    /// Runs only when every part of this holds.
     #[serde(default)]
     pub(super) only: Option<RawCondition>,
+    /// Skipped when any part of this holds.
     #[serde(default)]
     pub(super) skip: Option<RawCondition>,
 }
 
-/// `only:` / `skip:` (SPEC §3.3).
-#[derive(Deserialize)]
+/// `only:` / `skip:`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "condition")]
 #[serde(
     deny_unknown_fields,
     expecting = "a condition: a mapping of any of `branch`, `files`, `env`, `run`"
 )]
 pub(super) struct RawCondition {
+    /// Globs on the branch name.
     #[serde(default, deserialize_with = "values::globs")]
+    #[schemars(schema_with = "schema::one_or_more")]
     pub(super) branch: Vec<String>,
+    /// Paths that must exist in the work tree.
     #[serde(default, deserialize_with = "values::paths")]
+    #[schemars(schema_with = "schema::one_or_more")]
     pub(super) files: Vec<String>,
+    /// Variables that must be set and non-empty.
     #[serde(default, deserialize_with = "values::var_names")]
+    #[schemars(schema_with = "schema::one_or_more")]
     pub(super) env: Vec<String>,
+    /// A command that must exit 0.
     #[serde(default, deserialize_with = "values::condition_command")]
     pub(super) run: Option<String>,
 }

@@ -144,7 +144,7 @@ impl TestRepo {
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LANG", "C")
+            .env("LANG", "C.UTF-8")
             .env("DAFT_BIN", DAFT)
             .stdin(Stdio::null());
         cmd

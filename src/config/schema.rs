@@ -1,0 +1,115 @@
+//! The JSON Schema of `daft.yml`, derived from the raw types in `raw` (schemars), so that it
+//! cannot drift from what daft parses: the derive covers the structure, and the functions
+//! here describe the values daft reads with its own checks (maps of events, durations,
+//! `parallel`, a path or a list of them). `daft schema` prints it; `daft.schema.json` is the
+//! same text, committed.
+
+use schemars::{Schema, SchemaGenerator, json_schema};
+
+use super::raw::{RawEvent, RawFile};
+use crate::event;
+
+/// The schema, as `daft schema` prints it.
+pub(crate) fn text() -> String {
+    let mut schema = schemars::schema_for!(RawFile);
+    schema.insert("title".into(), "daft.yml".into());
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+/// `hooks:`: a mapping from the events daft knows to their settings and jobs.
+pub(super) fn events(generator: &mut SchemaGenerator) -> Schema {
+    let names: Vec<&str> = event::DAFT_EVENTS
+        .iter()
+        .chain(event::GIT_HOOKS.iter())
+        .copied()
+        .collect();
+    let event = generator.subschema_for::<RawEvent>();
+    json_schema!({
+        "description": "Events, each with its jobs: worktree-post-create, post-clone, worktree-pre-remove, worktree-post-remove, or a git hook name.",
+        "type": "object",
+        "propertyNames": { "enum": names },
+        "additionalProperties": event,
+    })
+}
+
+/// `parallel:`: `true`, `false` or a number of jobs.
+pub(super) fn parallel(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "How many jobs run at once: true (one per CPU, the default), a number, or false (one at a time, in file order).",
+        "anyOf": [{ "type": "boolean" }, { "type": "integer", "minimum": 1 }],
+    })
+}
+
+/// `timeout:`: `30s`, `10m`, `1h30m`, `500ms`, or seconds.
+pub(super) fn duration(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Killed (TERM, then KILL) after this long: 30s, 10m, 1h30m, 500ms, or a number of seconds; at most 30 days.",
+        "anyOf": [
+            { "type": "string", "pattern": "^\\s*([0-9]+(ms|s|m|h))+\\s*$|^\\s*[0-9]+\\s*$" },
+            { "type": "integer", "minimum": 1 },
+        ],
+    })
+}
+
+/// `env:`: variable names to strings, numbers or booleans.
+pub(super) fn env(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Variables for the job; ${NAME} expands from its environment, $${ is a literal ${.",
+        "type": "object",
+        "propertyNames": { "pattern": "^[^=\\u0000]+$" },
+        "additionalProperties": { "type": ["string", "number", "boolean"] },
+    })
+}
+
+/// A job name, as `needs`, logs and `--job` refer to it.
+pub(super) fn job_name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$",
+    })
+}
+
+/// A list of job names.
+pub(super) fn job_names(generator: &mut SchemaGenerator) -> Schema {
+    let name = job_name(generator);
+    json_schema!({ "type": "array", "items": name })
+}
+
+/// A string, or a list of strings.
+pub(super) fn one_or_more(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "minLength": 1 },
+            { "type": "array", "items": { "type": "string", "minLength": 1 } },
+        ],
+    })
+}
+
+/// `copy:` paths or globs (a path or a list of them, at least one).
+pub(super) fn copy_paths(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Files, directories or globs carried from the source worktree into the same place; relative to the work tree root.",
+        "anyOf": [
+            { "type": "string", "minLength": 1 },
+            { "type": "array", "minItems": 1, "items": { "type": "string", "minLength": 1 } },
+        ],
+    })
+}
+
+/// `ports:` names.
+pub(super) fn ports(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "One free TCP port per name for each worktree, as DAFT_PORT_<NAME>.",
+        "type": "array",
+        "maxItems": 32,
+        "items": { "type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]{0,39}$" },
+    })
+}
+
+/// A job does one thing: `run` a command, or `copy` paths.
+pub(super) fn one_action(schema: &mut Schema) {
+    schema.insert(
+        "oneOf".into(),
+        serde_json::json!([{ "required": ["run"] }, { "required": ["copy"] }]),
+    );
+}
