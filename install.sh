@@ -42,7 +42,7 @@ case ":$PATH:" in
 esac
 cat <<EOT
 ==> next:
-    cd $repo
+    cd $(cd "$repo" && pwd)
     daft trust                          # review daft.yml and trust it
     git worktree add ../feature -b feature
     cd ../feature && daft hooks log show

@@ -4,13 +4,10 @@
 //! synchronous jobs, the supervisor for background ones; each adds its own messages.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::ExitStatusExt as _;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::{EventConfig, FailMode};
@@ -290,78 +287,29 @@ impl Engine {
                 Some("cancelled by `daft hooks cancel` before it started".into()),
             );
         }
-        let mut cmd = match job::command(job, &self.ctx) {
+        let cmd = match job::command(job, &self.ctx) {
             Ok(Ok(cmd)) => cmd,
             Ok(Err(why)) => return self.skip_by_condition(i, why),
             Err(reason) => return self.set_final(i, Status::Failed, None, Some(reason)),
         };
-        let log_path = self.run.log_path(&job.name);
-        let log = match File::create(&log_path) {
-            Ok(log) => log,
-            Err(err) => {
-                return self.set_final(
-                    i,
-                    Status::Failed,
-                    None,
-                    Some(format!("cannot create its log {log_path}: {err}")),
-                );
-            }
-        };
-        let mut output_reader = None;
-        let wired = match &self.output {
-            Output::Logged => log.try_clone().map(|copy| {
-                cmd.stdout(copy).stderr(log);
-            }),
-            Output::Printed(_) => std::io::pipe().and_then(|(reader, writer)| {
-                cmd.stdout(writer.try_clone()?).stderr(writer);
-                output_reader = Some((reader, log));
-                Ok(())
-            }),
-        };
-        if let Err(err) = wired {
-            return self.set_final(
-                i,
-                Status::Failed,
-                None,
-                Some(format!("cannot set up its output: {err}")),
-            );
-        }
-        cmd.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        let spawned = cmd.spawn();
-        drop(cmd); // closes our copies of the pipe's write end, so the reader sees EOF
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(err) => {
-                return self.set_final(
-                    i,
-                    Status::Failed,
-                    None,
-                    Some(format!("cannot start `sh`: {err}")),
-                );
-            }
-        };
-        if let (Some(data), Some(mut pipe)) = (self.stdin.clone(), child.stdin.take()) {
-            thread::spawn(move || {
-                let _ = pipe.write_all(&data);
-            });
-        }
-        let output_done = output_reader.map(|(reader, log)| {
-            let Output::Printed(printer) = &self.output else {
-                unreachable!("a reader exists only when printing")
-            };
-            copy_output(job.name.clone(), reader, log, Arc::clone(printer))
-        });
-        let pid = child.id();
         let tx = self.tx.clone();
-        thread::spawn(move || {
-            if let Ok(status) = child.wait() {
+        let printer = match &self.output {
+            Output::Printed(printer) => Some(Arc::clone(printer)),
+            Output::Logged => None,
+        };
+        let spawned = job::spawn(
+            cmd,
+            &self.run.log_path(&job.name),
+            printer.map(|p| (job.name.clone(), p)),
+            self.stdin.clone(),
+            move |status| {
                 let _ = tx.send(Msg::Exited(i, status));
-            }
-        });
+            },
+        );
+        let (pid, output_done) = match spawned {
+            Ok(spawned) => spawned,
+            Err(reason) => return self.set_final(i, Status::Failed, None, Some(reason)),
+        };
         let started = Instant::now();
         self.running.insert(
             i,
@@ -524,27 +472,4 @@ impl Engine {
             (record.ended_at? - record.started_at?).max(0.0),
         ))
     }
-}
-
-/// Copies a job's output, line by line, to its log and to the terminal with its name in front.
-/// Signals on the returned channel when the job's end of the pipe is closed.
-fn copy_output(
-    name: String,
-    reader: std::io::PipeReader,
-    mut log: File,
-    printer: Arc<Printer>,
-) -> Receiver<()> {
-    let (done_tx, done_rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut reader = BufReader::new(reader);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let _ = log.write_all(&line);
-            let text = String::from_utf8_lossy(&line);
-            printer.job_line(&name, text.trim_end_matches(['\n', '\r']));
-            line.clear();
-        }
-        let _ = done_tx.send(());
-    });
-    done_rx
 }

@@ -103,6 +103,21 @@ const HIDDEN: &[(u32, u32)] = &[
     (0xFFFE, 0xFFFF),
 ];
 
+/// `bytes` as one single-quoted sh word, byte for byte (for the commands and scripts daft
+/// writes; `shell_quote` is for showing a path to a person).
+pub(crate) fn sh_word(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'\''];
+    for &b in bytes {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
 /// `path` quoted for a POSIX shell, so a suggested command can be pasted: bare when it is
 /// plain, in single quotes otherwise, and as `$'…'` with escapes when it holds characters a
 /// terminal would not show.

@@ -1,17 +1,23 @@
 //! One job as one process: `sh -c <run>` in its root, in its own process group, with the
 //! environment SPEC §3 promises (git's repository-local variables removed, `DAFT_*` added, the
-//! job's `env` expanded).
+//! job's `env` expanded), its output in its log, and on the terminal when it is printed.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::CommandExt as _;
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Action, Config, Job};
 use crate::event::{Details, Worktree};
+use crate::printer::Printer;
 use crate::worktrees::Identity;
 use crate::{env, git};
 
@@ -127,6 +133,79 @@ pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Result<Command, String
     };
     cmd.current_dir(&dir).env_clear().envs(env).process_group(0);
     Ok(Ok(cmd))
+}
+
+/// Starts `cmd` with its output in the log at `log_path` — and, given a job name and a
+/// printer, also on the terminal line by line under that name — and `stdin` fed to it.
+/// `on_exit` gets its exit status, from a thread that waits for it. Returns its pid, and
+/// (when printing) a channel that signals once all its output is copied; or a sentence for
+/// the job's record.
+pub(crate) fn spawn(
+    mut cmd: Command,
+    log_path: &Utf8Path,
+    terminal: Option<(String, Arc<Printer>)>,
+    stdin: Option<Arc<Vec<u8>>>,
+    on_exit: impl FnOnce(ExitStatus) + Send + 'static,
+) -> Result<(u32, Option<Receiver<()>>), String> {
+    let log =
+        File::create(log_path).map_err(|err| format!("cannot create its log {log_path}: {err}"))?;
+    let mut output_reader = None;
+    let wired = match terminal {
+        None => log.try_clone().map(|copy| {
+            cmd.stdout(copy).stderr(log);
+        }),
+        Some((name, printer)) => std::io::pipe().and_then(|(reader, pipe_end)| {
+            cmd.stdout(pipe_end.try_clone()?).stderr(pipe_end);
+            output_reader = Some((name, printer, reader, log));
+            Ok(())
+        }),
+    };
+    wired.map_err(|err| format!("cannot set up its output: {err}"))?;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let spawned = cmd.spawn();
+    drop(cmd); // closes our copies of the pipe's write end, so the reader sees EOF
+    let mut child = spawned.map_err(|err| format!("cannot start `sh`: {err}"))?;
+    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        });
+    }
+    let output_done =
+        output_reader.map(|(name, printer, reader, log)| copy_output(name, reader, log, printer));
+    let pid = child.id();
+    thread::spawn(move || {
+        if let Ok(status) = child.wait() {
+            on_exit(status);
+        }
+    });
+    Ok((pid, output_done))
+}
+
+/// Copies a job's output, line by line, to its log and to the terminal with its name in front.
+/// Signals on the returned channel when the job's end of the pipe is closed.
+fn copy_output(
+    name: String,
+    reader: std::io::PipeReader,
+    mut log: File,
+    printer: Arc<Printer>,
+) -> Receiver<()> {
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let _ = log.write_all(&line);
+            let text = String::from_utf8_lossy(&line);
+            printer.job_line(&name, text.trim_end_matches(['\n', '\r']));
+            line.clear();
+        }
+        let _ = done_tx.send(());
+    });
+    done_rx
 }
 
 fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {

@@ -22,7 +22,7 @@ pub(crate) fn friendly_name(event: &str) -> String {
 
 /// The shell line git runs for `event` (git appends `"$@"`, the hook's arguments).
 pub(crate) fn command(bin: &Path, event: &str, scope: &str) -> OsString {
-    let bin_q = sh_quote(bin.as_os_str().as_bytes());
+    let bin_q = crate::escape::sh_word(bin.as_os_str().as_bytes());
     let message = format!(
         "daft: {} is gone, so daft's {event} jobs did not run; reinstall daft, or take it out of git: git config {scope} --remove-section hook.{}",
         bin.display(),
@@ -33,22 +33,9 @@ pub(crate) fn command(bin: &Path, event: &str, scope: &str) -> OsString {
     line.extend_from_slice(b" ]; then exec ");
     line.extend_from_slice(&bin_q);
     line.extend_from_slice(format!(" hook {event} \"$@\"; fi; printf '%s\\n' ").as_bytes());
-    line.extend_from_slice(&sh_quote(message.as_bytes()));
+    line.extend_from_slice(&crate::escape::sh_word(message.as_bytes()));
     line.extend_from_slice(b" >&2; }; f");
     OsString::from_vec(line)
-}
-
-fn sh_quote(bytes: &[u8]) -> Vec<u8> {
-    let mut out = vec![b'\''];
-    for &b in bytes {
-        if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
-        } else {
-            out.push(b);
-        }
-    }
-    out.push(b'\'');
-    out
 }
 
 /// Registers `event` in the config of `scope` (run in `dir`).

@@ -12,6 +12,7 @@
 
 pub(crate) mod config_hooks;
 pub(crate) mod events;
+mod foreign;
 pub(crate) mod hooks_path;
 pub(crate) mod status;
 
