@@ -82,35 +82,50 @@ fn fish_completes_jobs() {
         return;
     }
     let repo = TestRepo::installed(CONFIG);
+    follow_readme(&repo, "fish");
     let out = repo
         .run_in(
             &repo.root,
             "fish",
-            &[
-                "-c",
-                "daft completions fish | source; complete -C 'daft hooks wait '",
-            ],
+            &["-i", "-c", "complete -C 'daft hooks wait '"],
         )
         .ok()
         .stdout();
     assert!(out.contains("fetch-deps") && out.contains("lint"), "{out}");
 }
 
-/// The line that loads daft's shell integration in `shell`, and how that shell spells the
-/// last command's exit status.
-fn shell_init(shell: &str) -> (String, &'static str) {
-    match shell {
-        "fish" => ("daft shell-init fish | source".to_owned(), "$status"),
-        other => (format!("eval \"$(daft shell-init {other})\""), "$?"),
-    }
+/// Writes the start-up file of `shell` as README tells a user to (completions and shell
+/// integration), and returns how that shell spells the last command's exit status.
+fn follow_readme(repo: &TestRepo, shell: &str) -> &'static str {
+    let home = repo.home();
+    let (file, lines, status) = match shell {
+        "bash" => (
+            home.join(".bashrc"),
+            "source <(daft completions bash)\neval \"$(daft shell-init bash)\"\n",
+            "$?",
+        ),
+        "zsh" => (
+            home.join(".zshrc"),
+            "autoload -Uz compinit && compinit -u\nsource <(daft completions zsh)\neval \"$(daft shell-init zsh)\"\n",
+            "$?",
+        ),
+        "fish" => (
+            home.join(".config/fish/config.fish"),
+            "daft completions fish | source\ndaft shell-init fish | source\n",
+            "$status",
+        ),
+        other => panic!("no start-up file for {other}"),
+    };
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, lines).unwrap();
+    status
 }
 
-/// Runs `script` in `shell` (`-c`, with daft's shell integration loaded) in `dir`; returns the
-/// directory the shell ended in.
+/// Runs `script` in an interactive `shell` (so it reads its start-up file) in `dir`; returns
+/// the directory the shell ended in.
 fn shell_ends_in(repo: &TestRepo, shell: &str, dir: &Path, script: &str) -> PathBuf {
-    let (init, _) = shell_init(shell);
     let out = repo
-        .run_in(dir, shell, &["-c", &format!("{init}; {script}; pwd")])
+        .run_in(dir, shell, &["-i", "-c", &format!("{script}; pwd")])
         .ok()
         .stdout();
     PathBuf::from(out.lines().last().unwrap_or_default())
@@ -121,6 +136,7 @@ fn start_and_remove_move_the_shell(shell: &str) {
         return;
     }
     let repo = TestRepo::installed(CONFIG);
+    let status = follow_readme(&repo, shell);
     let wt = repo.path(&format!("repo.{shell}-x"));
     let ended = shell_ends_in(
         &repo,
@@ -135,18 +151,18 @@ fn start_and_remove_move_the_shell(shell: &str) {
     // Anything else leaves the shell where it was, and keeps daft's exit code.
     let ended = shell_ends_in(&repo, shell, &repo.root, "daft validate >/dev/null");
     assert_eq!(ended, repo.root);
-    let (init, status) = shell_init(shell);
-    let status = repo
+    let out = repo
         .run_in(
             &repo.root,
             shell,
             &[
+                "-i",
                 "-c",
-                &format!("{init}; daft hooks run nope; echo status={status}"),
+                &format!("daft hooks run nope; echo status={status}"),
             ],
         )
         .stdout();
-    assert!(status.contains("status=2"), "{shell}: {status}");
+    assert!(out.contains("status=2"), "{shell}: {out}");
 }
 
 #[test]
