@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use camino::Utf8PathBuf;
 
-use crate::config::{Source, Sources};
+use crate::config::Sources;
 use crate::event::{self, Details};
 use crate::job::Context;
 use crate::runs::{self, Run};
@@ -164,16 +164,7 @@ fn post_remove(common_dir: &Path, record: &Record) -> Result<bool> {
         );
         return Ok(false);
     };
-    let sources = Sources {
-        main: Source {
-            path: "daft.yml".into(),
-            bytes: main,
-        },
-        local: local.map(|bytes| Source {
-            path: "daft.local.yml".into(),
-            bytes,
-        }),
-    };
+    let sources = Sources::from_trusted(main, local);
     let config = sources.parse()?;
     let Some(event) = config.event(event::WORKTREE_POST_REMOVE) else {
         return Ok(false);

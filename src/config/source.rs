@@ -35,6 +35,21 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
+    /// The contents the trust store kept for a trusted config (`daft.yml`, and
+    /// `daft.local.yml` when it had one).
+    pub(crate) fn from_trusted(main: Vec<u8>, local: Option<Vec<u8>>) -> Self {
+        Self {
+            main: Source {
+                path: "daft.yml".into(),
+                bytes: main,
+            },
+            local: local.map(|bytes| Source {
+                path: "daft.local.yml".into(),
+                bytes,
+            }),
+        }
+    }
+
     /// Finds the config at `root`. `Ok(None)` when there is none: the common, cheap case.
     pub(crate) fn find(root: &Path) -> Result<Option<Self>, ConfigError> {
         let Some(main) = FILE_NAMES

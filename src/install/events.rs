@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use super::{Mode, Target, config_hooks};
-use crate::config::{Source, Sources};
+use crate::config::Sources;
 use crate::event;
 use crate::repo::Repo;
 use crate::trust::Store;
@@ -20,16 +20,7 @@ use crate::trust::Store;
 pub(crate) fn trusted(common_dir: &Path) -> BTreeSet<String> {
     let mut hooks = BTreeSet::new();
     for (main, local) in Store::new(common_dir).trusted_contents() {
-        let sources = Sources {
-            main: Source {
-                path: "daft.yml".into(),
-                bytes: main,
-            },
-            local: local.map(|bytes| Source {
-                path: "daft.local.yml".into(),
-                bytes,
-            }),
-        };
+        let sources = Sources::from_trusted(main, local);
         let Ok(config) = sources.parse() else {
             continue;
         };
@@ -48,14 +39,7 @@ pub(crate) fn trusted(common_dir: &Path) -> BTreeSet<String> {
 
 /// The install in effect for `repo`: its own, else the user's global one.
 pub(crate) fn install_in_effect(repo: &Repo) -> Option<(Target, super::Record)> {
-    let local = Target {
-        global: false,
-        dir: repo
-            .work_tree
-            .clone()
-            .unwrap_or_else(|| repo.common_dir.clone()),
-        daft_dir: repo.common_dir.join("daft"),
-    };
+    let local = Target::of(repo);
     if let Ok(Some(record)) = local.read_record() {
         return Some((local, record));
     }

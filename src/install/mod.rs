@@ -88,15 +88,19 @@ pub(crate) struct Record {
 impl Target {
     /// The repository that contains `path`.
     pub(crate) fn repo(path: &Path) -> Result<Self> {
-        let repo = crate::repo::Repo::discover(path)?;
-        Ok(Self {
+        Ok(Self::of(&crate::repo::Repo::discover(path)?))
+    }
+
+    /// `repo` itself.
+    pub(crate) fn of(repo: &crate::repo::Repo) -> Self {
+        Self {
             global: false,
             dir: repo
                 .work_tree
                 .clone()
                 .unwrap_or_else(|| repo.common_dir.clone()),
             daft_dir: repo.common_dir.join("daft"),
-        })
+        }
     }
 
     /// Every repository of this user.
