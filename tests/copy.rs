@@ -246,20 +246,7 @@ fn a_cancelled_copy_leaves_no_partial_file() {
 #[test]
 fn a_bare_repository_copies_from_the_default_branch_s_worktree() {
     let repo = TestRepo::new().daft_yml(&copying("[.env]")).commit();
-    let bare = repo.path("bare.git");
-    repo.run_in(
-        &repo.base,
-        "git",
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            repo.root.to_str().unwrap(),
-            "bare.git",
-        ],
-    )
-    .ok();
-    repo.daft_in(&bare, &["install"]).ok();
+    let bare = repo.bare_clone_installed();
     repo.git_in(&bare, &["worktree", "add", "-q", "../main-wt", "main"])
         .ok();
     let main_wt = repo.path("main-wt");

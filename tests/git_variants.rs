@@ -43,20 +43,7 @@ fn per_worktree_config_does_not_get_in_the_way() {
 #[test]
 fn worktrees_of_a_bare_repository_have_no_main_worktree() {
     let repo = TestRepo::new().daft_yml(REPORT).commit();
-    let bare = repo.path("bare.git");
-    repo.run_in(
-        &repo.base,
-        "git",
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            repo.root.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    )
-    .ok();
-    repo.daft_in(&bare, &["install"]).ok();
+    let bare = repo.bare_clone_installed();
     repo.git_in(&bare, &["worktree", "add", "../b1", "-b", "b1"])
         .ok()
         .stderr_has("not trusted yet");

@@ -119,6 +119,20 @@ impl TestRepo {
         self.base.join(rel)
     }
 
+    /// A bare clone of the repository beside it, `bare.git`, with daft installed in it.
+    pub(crate) fn bare_clone_installed(&self) -> PathBuf {
+        let bare = self.path("bare.git");
+        let root = self.root.to_str().unwrap();
+        self.run_in(
+            &self.base,
+            "git",
+            &["clone", "-q", "--bare", root, "bare.git"],
+        )
+        .ok();
+        self.daft_in(&bare, &["install"]).ok();
+        bare
+    }
+
     pub(crate) fn home(&self) -> PathBuf {
         self.base.join("home")
     }
