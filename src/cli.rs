@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
-use crate::commands::completions::{event_names, job_names, worktree_paths};
+use crate::complete::{branches, event_names, job_names, worktree_paths};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +68,9 @@ pub(crate) enum Command {
         #[arg(required = true)]
         paths: Vec<String>,
     },
+    /// Ends processes daft started: SIGTERM, SIGKILL after the grace period (detached)
+    #[command(name = "__end", hide = true)]
+    End { targets: Vec<String> },
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +222,7 @@ pub(crate) struct CancelArgs {
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
     /// The branch to work on
+    #[arg(add = ArgValueCandidates::new(branches))]
     pub(crate) branch: String,
     /// Where to put the worktree (default: ../<repo>.<branch>)
     pub(crate) path: Option<PathBuf>,
@@ -226,7 +230,7 @@ pub(crate) struct StartArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RemoveArgs {
-    /// The worktree's path
+    /// The worktree: its path (or any directory in it), or the branch checked out in it
     #[arg(add = ArgValueCandidates::new(worktree_paths))]
     pub(crate) worktree: PathBuf,
     /// Remove it even if it has changes (git worktree remove --force), or if

@@ -1,6 +1,6 @@
-//! Runs the jobs of one event that are ours to run, as fast as their `needs` allow: starts each
-//! process, waits for it on its own thread, applies timeouts (TERM to the job's process group,
-//! KILL after a grace period), and keeps every job's record up to date. The hook drives it for
+//! Runs the jobs of one event that are ours to run, as the [`Ledger`] allows: starts each
+//! process, notices its end, applies timeouts (TERM to the job's process group, KILL after a
+//! grace period), and writes the records the ledger changed. The hook drives it for
 //! synchronous jobs, the supervisor for background ones; each adds its own messages.
 
 use std::collections::HashMap;
@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crate::config::{EventConfig, FailMode};
-use crate::job::{self, Context};
+use crate::config::EventConfig;
+use crate::job::{self, Context, Started};
+use crate::ledger::{Effect, Ledger};
 use crate::printer::Printer;
 use crate::runs::{JobRecord, Pid, Run, Status, now};
-use crate::schedule::{Outcome, Schedule};
 use crate::sys;
 
 /// How long a job has between SIGTERM and SIGKILL.
@@ -56,21 +56,17 @@ pub(crate) struct Engine {
     pub(crate) run: Run,
     ctx: Context,
     pub(crate) event: EventConfig,
-    pub(crate) records: Vec<JobRecord>,
-    schedule: Schedule,
+    ledger: Ledger,
     running: HashMap<usize, Process>,
     output: Output,
     stdin: Option<Arc<Vec<u8>>>,
-    owner: Pid,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
-    /// Jobs that reached a final status since the last [`Engine::take_finished`].
-    finished: Vec<usize>,
+    printer: Arc<Printer>,
     write_failed: bool,
-    /// Set by the first failure under `fail_mode: abort`.
-    aborted: bool,
-    /// Jobs skipped by their own condition.
-    by_condition: Vec<usize>,
+    /// A job that could not start for want of processes, and when it is tried again.
+    retry_at: Option<Instant>,
+    retries: HashMap<usize, u32>,
 }
 
 impl Engine {
@@ -82,52 +78,26 @@ impl Engine {
         ours: &[bool],
         output: Output,
         stdin: Option<Vec<u8>>,
+        printer: Arc<Printer>,
     ) -> Self {
-        let owner = Pid::current();
-        let records = event
-            .jobs
-            .iter()
-            .map(|job| JobRecord::pending(&job.name, job.background, owner))
-            .collect();
-        // `parallel: false` is one at a time in file order, whatever the priorities.
-        let priority = event
-            .jobs
-            .iter()
-            .map(|job| {
-                if event.parallel == crate::config::Parallel::Sequential {
-                    0
-                } else {
-                    job.priority
-                }
-            })
-            .collect();
-        let schedule = Schedule::new(
-            event.needs(),
-            priority,
-            ours.to_vec(),
-            event.parallel.limit(),
-        );
+        let ledger = Ledger::new(&event, ours, Pid::current());
         let (tx, rx) = mpsc::channel();
         let mut engine = Self {
             run,
             ctx,
             event,
-            records,
-            schedule,
+            ledger,
             running: HashMap::new(),
             output,
             stdin: stdin.map(Arc::new),
-            owner,
             tx,
             rx,
-            finished: Vec::new(),
+            printer,
             write_failed: false,
-            aborted: false,
-            by_condition: Vec::new(),
+            retry_at: None,
+            retries: HashMap::new(),
         };
-        for i in (0..ours.len()).filter(|&i| ours[i]) {
-            engine.write(i);
-        }
+        engine.flush();
         engine
     }
 
@@ -136,16 +106,27 @@ impl Engine {
         self.tx.clone()
     }
 
+    pub(crate) fn records(&self) -> &[JobRecord] {
+        &self.ledger.records
+    }
+
     /// Starts every job that is ready, up to the limit.
     pub(crate) fn start_ready(&mut self) {
-        while let Some(i) = self.schedule.next() {
-            self.start(i);
+        if self.retry_at.is_some_and(|at| Instant::now() < at) {
+            return;
         }
+        self.retry_at = None;
+        while let Some(i) = self.ledger.next() {
+            if !self.start(i) {
+                break;
+            }
+        }
+        self.flush();
     }
 
     /// Whether nothing of ours is running or waiting.
     pub(crate) fn is_idle(&self) -> bool {
-        self.running.is_empty() && self.schedule.is_done()
+        self.running.is_empty() && self.ledger.is_done()
     }
 
     /// Waits for the next message, at most until the nearest deadline or `tick`.
@@ -155,6 +136,7 @@ impl Engine {
             .running
             .values()
             .flat_map(|p| [p.deadline, p.kill_at])
+            .chain([self.retry_at])
             .flatten()
             .min();
         let timeout = next.map_or(tick, |at| at.saturating_duration_since(now).min(tick));
@@ -175,7 +157,8 @@ impl Engine {
                 None
             }
             Msg::SyncDone(i, ok) => {
-                self.external_done(i, ok);
+                self.ledger.reported(i, ok);
+                self.flush();
                 None
             }
             other => Some(other),
@@ -184,7 +167,7 @@ impl Engine {
 
     /// Jobs that ended since last asked, in the order they ended.
     pub(crate) fn take_finished(&mut self) -> Vec<usize> {
-        std::mem::take(&mut self.finished)
+        self.ledger.take_finished()
     }
 
     /// Elapsed time of each running job, for the live status line.
@@ -202,34 +185,24 @@ impl Engine {
 
     /// Stops jobs not yet started (recorded `skipped` with `reason`) and cancels running ones.
     pub(crate) fn stop(&mut self, reason: &str) {
-        self.stop_waiting(reason);
-        let running: Vec<usize> = self.running.keys().copied().collect();
-        for i in running {
-            self.signal(i, Status::Cancelled, reason);
-        }
+        self.ledger.stop(reason);
+        self.flush();
     }
 
     /// Stops jobs not yet started; they are recorded `skipped` with `reason`.
     pub(crate) fn stop_waiting(&mut self, reason: &str) {
-        for i in self.schedule.stop() {
-            let record = &mut self.records[i];
-            record.status = Status::Skipped;
-            record.reason = Some(reason.to_owned());
-            self.write(i);
-            self.finished.push(i);
-        }
+        self.ledger.stop_waiting(reason);
+        self.flush();
     }
 
     /// Whether job `i` has its final outcome.
     pub(crate) fn is_settled(&self, i: usize) -> bool {
-        self.schedule.is_settled(i)
+        self.ledger.is_settled(i)
     }
 
     /// Cancels one running job.
     pub(crate) fn cancel(&mut self, i: usize, reason: &str) {
-        if self.running.contains_key(&i) {
-            self.signal(i, Status::Cancelled, reason);
-        }
+        self.signal(i, Status::Cancelled, reason);
     }
 
     /// The worktree moved: jobs that start from now on start there.
@@ -237,9 +210,14 @@ impl Engine {
         self.ctx.worktree = path;
     }
 
-    /// Indices of running jobs.
-    pub(crate) fn running(&self) -> Vec<usize> {
-        self.running.keys().copied().collect()
+    /// Indices of running jobs, with their process group.
+    pub(crate) fn running(&self) -> Vec<(usize, u32)> {
+        self.running.iter().map(|(&i, p)| (i, p.pid)).collect()
+    }
+
+    /// Whether a failure stopped the rest (`fail_mode: abort`).
+    pub(crate) fn aborted(&self) -> bool {
+        self.ledger.aborted()
     }
 
     fn signal(&mut self, i: usize, status: Status, reason: &str) {
@@ -277,38 +255,65 @@ impl Engine {
         }
     }
 
-    fn start(&mut self, i: usize) {
+    /// Starts job `i`; returns false when no more jobs should be tried now.
+    fn start(&mut self, i: usize) -> bool {
         let job = &self.event.jobs[i];
         if self.run.cancel_marker(&job.name).exists() {
-            return self.set_final(
+            self.end(
                 i,
                 Status::Cancelled,
                 None,
                 Some("cancelled by `daft hooks cancel` before it started".into()),
             );
+            return true;
         }
-        let cmd = match job::command(job, &self.ctx) {
+        let cmd = match job::command(job, &self.ctx, &self.run.meta.id) {
             Ok(Ok(cmd)) => cmd,
-            Ok(Err(why)) => return self.skip_by_condition(i, why),
-            Err(reason) => return self.set_final(i, Status::Failed, None, Some(reason)),
+            Ok(Err(why)) => {
+                self.ledger.skipped_by_condition(i, why);
+                return true;
+            }
+            Err(reason) => {
+                self.end(i, Status::Failed, None, Some(reason));
+                return true;
+            }
         };
         let tx = self.tx.clone();
-        let printer = match &self.output {
-            Output::Printed(printer) => Some(Arc::clone(printer)),
+        let terminal = match &self.output {
+            Output::Printed(printer) => Some((job.name.clone(), Arc::clone(printer))),
             Output::Logged => None,
         };
         let spawned = job::spawn(
             cmd,
             &self.run.log_path(&job.name),
-            printer.map(|p| (job.name.clone(), p)),
+            terminal,
             self.stdin.clone(),
             move |status| {
                 let _ = tx.send(Msg::Exited(i, status));
             },
         );
-        let (pid, output_done) = match spawned {
-            Ok(spawned) => spawned,
-            Err(reason) => return self.set_final(i, Status::Failed, None, Some(reason)),
+        let Started { pid, output_done } = match spawned {
+            Ok(started) => started,
+            Err(job::NotStarted::ForNow(why)) => {
+                // Out of processes or threads: it waits for a running job to end, or, when
+                // none of ours runs, is tried again shortly (and fails after a few seconds).
+                let others = self.ledger.others_running(i);
+                let tries = self.retries.entry(i).or_insert(0);
+                *tries += 1;
+                if !others && *tries > 30 {
+                    self.end(i, Status::Failed, None, Some(why));
+                    return true;
+                }
+                self.ledger.later(i);
+                if !others {
+                    self.retry_at = Some(Instant::now() + Duration::from_millis(100));
+                }
+                return false;
+            }
+            Err(job::NotStarted::Never(reason)) => {
+                self.end(i, Status::Failed, None, Some(reason));
+                return true;
+            }
         };
         let started = Instant::now();
         self.running.insert(
@@ -322,12 +327,9 @@ impl Engine {
                 output_done,
             },
         );
-        let record = &mut self.records[i];
-        record.status = Status::Running;
-        record.process = Some(Pid::of(pid).unwrap_or(Pid { pid, start: 0 }));
-        record.owner = self.owner;
-        record.started_at = Some(now());
-        self.write(i);
+        self.ledger
+            .started(i, Pid::of(pid).unwrap_or(Pid { pid, start: 0 }), now());
+        true
     }
 
     fn exited(&mut self, i: usize, exit: ExitStatus) {
@@ -361,115 +363,47 @@ impl Engine {
                 exit.signal().map(|s| format!("killed by signal {s}")),
             ),
         };
-        self.set_final(i, status, code, reason);
+        self.end(i, status, code, reason);
     }
 
-    /// A job run elsewhere (a synchronous job, seen from the supervisor) finished.
-    fn external_done(&mut self, i: usize, ok: bool) {
-        self.after(
-            i,
-            if ok {
-                Outcome::Succeeded
-            } else {
-                Outcome::NotSucceeded
-            },
-        );
-    }
-
-    /// A job reached a final status: record it and let the schedule move on.
-    fn set_final(
-        &mut self,
-        i: usize,
-        status: Status,
-        exit_code: Option<i32>,
-        reason: Option<String>,
-    ) {
-        let record = &mut self.records[i];
-        record.status = status;
-        record.exit_code = exit_code;
-        record.reason = reason;
-        record.owner = self.owner;
-        if record.started_at.is_some() {
-            record.ended_at = Some(now());
+    fn end(&mut self, i: usize, status: Status, code: Option<i32>, reason: Option<String>) {
+        self.ledger.ended(i, status, code, reason, now());
+        if let Some(note) = job::take_note(&self.run.log_path(&self.event.jobs[i].name)) {
+            self.ledger.records[i].note = Some(note);
         }
-        self.write(i);
-        self.finished.push(i);
-        let outcome = if status == Status::Succeeded {
-            Outcome::Succeeded
-        } else {
-            Outcome::NotSucceeded
-        };
-        self.after(i, outcome);
-        if matches!(status, Status::Failed | Status::TimedOut)
-            && self.event.fail_mode == FailMode::Abort
-            && !self.aborted
-        {
-            self.aborted = true;
-            let name = &self.event.jobs[i].name;
-            self.stop(&format!(
-                "stopped because `{name}` failed (fail_mode: abort)"
-            ));
+        self.flush();
+    }
+
+    /// Carries out what the ledger asked for and writes the records it changed. A write that
+    /// fails (a full or read-only disk) is told once and does not stop the jobs.
+    fn flush(&mut self) {
+        for effect in self.ledger.take_effects() {
+            match effect {
+                Effect::Cancel(i, status, reason) => self.signal(i, status, &reason),
+            }
         }
-    }
-
-    /// Job `i`'s own `only:`/`skip:` says it is not to run: it is skipped, and counts as done
-    /// for the jobs that need it.
-    fn skip_by_condition(&mut self, i: usize, why: String) {
-        let record = &mut self.records[i];
-        record.status = Status::Skipped;
-        record.reason = Some(why);
-        record.owner = self.owner;
-        self.write(i);
-        self.finished.push(i);
-        self.by_condition.push(i);
-        self.after(i, Outcome::Succeeded);
-    }
-
-    /// Whether job `i` ended in a way its dependents may go on from.
-    pub(crate) fn went_well(&self, i: usize) -> bool {
-        self.records[i].status == Status::Succeeded || self.by_condition.contains(&i)
-    }
-
-    /// Whether a failure stopped the rest (`fail_mode: abort`).
-    pub(crate) fn aborted(&self) -> bool {
-        self.aborted
-    }
-
-    fn after(&mut self, i: usize, outcome: Outcome) {
-        for (skipped, need) in self.schedule.finish(i, outcome) {
-            let reason = format!(
-                "needs `{}`, which did not succeed",
-                self.event.jobs[need].name
-            );
-            let record = &mut self.records[skipped];
-            record.status = Status::Skipped;
-            record.reason = Some(reason);
-            record.owner = self.owner;
-            self.write(skipped);
-            self.finished.push(skipped);
-        }
-    }
-
-    /// Writes job `i`'s record. A failure (a full or read-only disk) is told once and does not
-    /// stop the jobs.
-    fn write(&mut self, i: usize) {
-        if let Err(err) = self.run.write_job(&self.records[i])
-            && !self.write_failed
-        {
-            self.write_failed = true;
-            let message = format!("cannot record job status ({err:#}); jobs still run");
-            match &self.output {
-                Output::Printed(printer) => printer.warn(&message),
-                Output::Logged => eprintln!("daft: warning: {message}"),
+        for i in self.ledger.take_dirty() {
+            if let Err(err) = self.run.write_job(&self.ledger.records[i])
+                && !self.write_failed
+            {
+                self.write_failed = true;
+                self.printer.warn(&format!(
+                    "cannot record job status ({err:#}); jobs still run"
+                ));
             }
         }
     }
 
     /// How long job `i` ran, if it did.
     pub(crate) fn elapsed(&self, i: usize) -> Option<Duration> {
-        let record = &self.records[i];
+        let record = &self.ledger.records[i];
         Some(Duration::from_secs_f64(
             (record.ended_at? - record.started_at?).max(0.0),
         ))
+    }
+
+    /// Whether job `i` ended in a way its dependents may go on from.
+    pub(crate) fn went_well(&self, i: usize) -> bool {
+        self.ledger.records[i].status.went_well()
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 pub(crate) struct UsageError(pub(crate) String);
 
 /// A problem in a `daft.yml`: where it is and what was expected. Exit code 2.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub(crate) struct ConfigError {
     pub(crate) path: PathBuf,
     /// 1-based line and column, where known.

@@ -103,6 +103,14 @@ const HIDDEN: &[(u32, u32)] = &[
     (0xFFFE, 0xFFFF),
 ];
 
+/// Lower-case hex of `bytes` (hashes, ids).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
 /// `bytes` as one single-quoted sh word, byte for byte (for the commands and scripts daft
 /// writes; `shell_quote` is for showing a path to a person).
 pub(crate) fn sh_word(bytes: &[u8]) -> Vec<u8> {
@@ -115,6 +123,23 @@ pub(crate) fn sh_word(bytes: &[u8]) -> Vec<u8> {
         }
     }
     out.push(b'\'');
+    out
+}
+
+/// `value` as one word that bash, zsh, dash and fish all read back as exactly `value`, for
+/// output meant for `eval`: single quotes, with each `'` and `\` written outside them
+/// (`'\''`, `'\\'`), the one form the four shells agree on. Nothing in it is expanded.
+pub(crate) fn eval_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str(r"'\''"),
+            '\\' => out.push_str(r"'\\'"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
     out
 }
 
@@ -175,6 +200,14 @@ mod tests {
         assert_eq!(visible(b"bad \xff byte"), "bad \\xff byte");
         assert_eq!(visible("plain ü and tab\t".as_bytes()), "plain ü and tab\t");
         assert_eq!(count_hidden("a\r\u{202E}\x1b\n".as_bytes()), 3);
+    }
+
+    #[test]
+    fn values_for_eval_hide_nothing_the_shells_would_expand() {
+        assert_eq!(eval_quote("plain"), "'plain'");
+        assert_eq!(eval_quote("it's"), r"'it'\''s'");
+        assert_eq!(eval_quote(r"a\b"), r"'a'\\'b'");
+        assert_eq!(eval_quote("$(x)`y`"), "'$(x)`y`'");
     }
 
     #[test]

@@ -1,93 +1,190 @@
-//! What git just did, and where: the event a hook call stands for (SPEC §2) and the worktree
-//! it happened in.
+//! What git just did: the event a hook call stands for (SPEC §2), as a type. git's own hooks
+//! and daft's own events are parsed once, from their names, and carry their properties (can
+//! it veto, does it read stdin) with them, so no caller tests a name's prefix.
 
 use std::ffi::OsString;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
-use camino::{Utf8Path, Utf8PathBuf};
-
 use crate::repo::Repo;
-use crate::worktrees::Identity;
 
-/// daft's own events, made from `post-checkout`.
-pub(crate) const WORKTREE_POST_CREATE: &str = "worktree-post-create";
-pub(crate) const POST_CLONE: &str = "post-clone";
-pub(crate) const POST_CHECKOUT: &str = "post-checkout";
-/// Run by `daft remove` in the worktree, before git removes it.
-pub(crate) const WORKTREE_PRE_REMOVE: &str = "worktree-pre-remove";
-/// Run once after a worktree is gone, however it went.
-pub(crate) const WORKTREE_POST_REMOVE: &str = "worktree-post-remove";
-/// Events that are not git hooks, for messages.
-pub(crate) const DAFT_EVENTS: [&str; 4] = [
-    WORKTREE_POST_CREATE,
-    POST_CLONE,
-    WORKTREE_PRE_REMOVE,
-    WORKTREE_POST_REMOVE,
-];
+macro_rules! hooks {
+    ($($variant:ident = $name:literal,)*) => {
+        /// A hook git knows (githooks(5)).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub(crate) enum Hook { $($variant,)* }
 
-/// Every hook git knows (githooks(5)).
-pub(crate) const GIT_HOOKS: [&str; 28] = [
-    "applypatch-msg",
-    "pre-applypatch",
-    "post-applypatch",
-    "pre-commit",
-    "pre-merge-commit",
-    "prepare-commit-msg",
-    "commit-msg",
-    "post-commit",
-    "pre-rebase",
-    "post-checkout",
-    "post-merge",
-    "pre-push",
-    "pre-receive",
-    "update",
-    "proc-receive",
-    "post-receive",
-    "post-update",
-    "reference-transaction",
-    "push-to-checkout",
-    "pre-auto-gc",
-    "post-rewrite",
-    "sendemail-validate",
-    "fsmonitor-watchman",
-    "p4-changelist",
-    "p4-prepare-changelist",
-    "p4-post-changelist",
-    "p4-pre-submit",
-    "post-index-change",
-];
+        impl Hook {
+            pub(crate) const ALL: &[Hook] = &[$(Hook::$variant,)*];
 
-/// Whether `name` is an event a `daft.yml` may configure.
-pub(crate) fn is_known(name: &str) -> bool {
-    DAFT_EVENTS.contains(&name) || GIT_HOOKS.contains(&name)
+            pub(crate) fn name(self) -> &'static str {
+                match self { $(Hook::$variant => $name,)* }
+            }
+        }
+    };
 }
 
-/// Hooks whose exit status is git's veto; their jobs abort on the first failure by default.
-pub(crate) fn can_veto(name: &str) -> bool {
-    name == WORKTREE_PRE_REMOVE
-        || name.starts_with("pre-")
-        || name.starts_with("p4-")
-        || matches!(
-            name,
-            "commit-msg"
-                | "prepare-commit-msg"
-                | "applypatch-msg"
-                | "sendemail-validate"
-                | "update"
-                | "proc-receive"
-                | "push-to-checkout"
-                | "reference-transaction"
+hooks! {
+    ApplypatchMsg = "applypatch-msg",
+    PreApplypatch = "pre-applypatch",
+    PostApplypatch = "post-applypatch",
+    PreCommit = "pre-commit",
+    PreMergeCommit = "pre-merge-commit",
+    PrepareCommitMsg = "prepare-commit-msg",
+    CommitMsg = "commit-msg",
+    PostCommit = "post-commit",
+    PreRebase = "pre-rebase",
+    PostCheckout = "post-checkout",
+    PostMerge = "post-merge",
+    PrePush = "pre-push",
+    PreReceive = "pre-receive",
+    Update = "update",
+    ProcReceive = "proc-receive",
+    PostReceive = "post-receive",
+    PostUpdate = "post-update",
+    ReferenceTransaction = "reference-transaction",
+    PushToCheckout = "push-to-checkout",
+    PreAutoGc = "pre-auto-gc",
+    PostRewrite = "post-rewrite",
+    SendemailValidate = "sendemail-validate",
+    FsmonitorWatchman = "fsmonitor-watchman",
+    P4Changelist = "p4-changelist",
+    P4PrepareChangelist = "p4-prepare-changelist",
+    P4PostChangelist = "p4-post-changelist",
+    P4PreSubmit = "p4-pre-submit",
+    PostIndexChange = "post-index-change",
+}
+
+impl Hook {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|hook| hook.name() == name)
+    }
+
+    /// Whether git takes the hook's exit status as a veto.
+    pub(crate) fn can_veto(self) -> bool {
+        use Hook::{
+            ApplypatchMsg, CommitMsg, P4Changelist, P4PreSubmit, P4PrepareChangelist,
+            PreApplypatch, PreAutoGc, PreCommit, PreMergeCommit, PrePush, PreRebase, PreReceive,
+            PrepareCommitMsg, ProcReceive, PushToCheckout, ReferenceTransaction, SendemailValidate,
+            Update,
+        };
+        matches!(
+            self,
+            ApplypatchMsg
+                | PreApplypatch
+                | PreCommit
+                | PreMergeCommit
+                | PrepareCommitMsg
+                | CommitMsg
+                | PreRebase
+                | PrePush
+                | PreReceive
+                | Update
+                | ProcReceive
+                | ReferenceTransaction
+                | PushToCheckout
+                | PreAutoGc
+                | SendemailValidate
+                | P4Changelist
+                | P4PrepareChangelist
+                | P4PreSubmit
         )
+    }
+
+    /// Whether git gives the hook data on stdin. The data is streamed to the previous hook
+    /// and, only when a trusted config has jobs for the hook, kept for them.
+    pub(crate) fn reads_stdin(self) -> bool {
+        matches!(
+            self,
+            Hook::PrePush
+                | Hook::PostRewrite
+                | Hook::PreReceive
+                | Hook::PostReceive
+                | Hook::ReferenceTransaction
+        )
+    }
 }
 
-/// Hooks that get data from git on stdin. The data is streamed to the previous hook and, only
-/// when a trusted config has jobs for the hook, kept for them.
-pub(crate) fn reads_stdin(name: &str) -> bool {
-    matches!(
-        name,
-        "pre-push" | "post-rewrite" | "pre-receive" | "post-receive" | "reference-transaction"
-    )
+/// An event a `daft.yml` can give jobs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Event {
+    /// `git worktree add`: a linked worktree's setup.
+    WorktreePostCreate,
+    /// `git clone` (with a global install).
+    PostClone,
+    /// Run by `daft remove` in the worktree, before git removes it.
+    WorktreePreRemove,
+    /// Once after a worktree is gone, however it went.
+    WorktreePostRemove,
+    /// A git hook under its own name.
+    Git(Hook),
+}
+
+impl Event {
+    /// daft's own events, which are not git hooks.
+    pub(crate) const DAFT: [Event; 4] = [
+        Event::WorktreePostCreate,
+        Event::PostClone,
+        Event::WorktreePreRemove,
+        Event::WorktreePostRemove,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::WorktreePostCreate => "worktree-post-create",
+            Self::PostClone => "post-clone",
+            Self::WorktreePreRemove => "worktree-pre-remove",
+            Self::WorktreePostRemove => "worktree-post-remove",
+            Self::Git(hook) => hook.name(),
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::DAFT
+            .into_iter()
+            .find(|event| event.name() == name)
+            .or_else(|| Hook::parse(name).map(Self::Git))
+    }
+
+    /// Every event, daft's first.
+    pub(crate) fn all() -> impl Iterator<Item = Event> {
+        Self::DAFT
+            .into_iter()
+            .chain(Hook::ALL.iter().copied().map(Self::Git))
+    }
+
+    /// daft's own events' names, for messages.
+    pub(crate) fn daft_names() -> String {
+        Self::DAFT.map(Event::name).join(", ")
+    }
+
+    /// Whether a failure is a veto, so jobs abort on the first failure by default.
+    pub(crate) fn can_veto(self) -> bool {
+        match self {
+            Self::WorktreePreRemove => true,
+            Self::Git(hook) => hook.can_veto(),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown event `{name}`")))
+    }
 }
 
 /// An object id of all zeros, in either hash length: what git passes as the old HEAD when there
@@ -96,16 +193,21 @@ pub(crate) fn is_null_id(id: &str) -> bool {
     (id.len() == 40 || id.len() == 64) && id.bytes().all(|b| b == b'0')
 }
 
-/// Which daft event a hook call is. A `post-checkout` from no commit is a new worktree (in a
+/// Whether a hook call is a `post-checkout` from no commit: a new worktree or a clone.
+pub(crate) fn from_nothing(hook: Hook, args: &[OsString]) -> bool {
+    hook == Hook::PostCheckout
+        && args
+            .first()
+            .and_then(|old| old.to_str())
+            .is_some_and(is_null_id)
+}
+
+/// Which event a hook call is. A `post-checkout` from no commit is a new worktree (in a
 /// linked worktree) or a clone (in the main one), unless the HEAD reflog says it was a switch
 /// away from an unborn branch (`git switch --orphan`), which is a plain `post-checkout`.
-pub(crate) fn detect(hook: &str, args: &[OsString], repo: &Repo) -> String {
-    let from_nothing = args
-        .first()
-        .and_then(|old| old.to_str())
-        .is_some_and(is_null_id);
-    if hook != POST_CHECKOUT || !from_nothing {
-        return hook.to_owned();
+pub(crate) fn detect(hook: Hook, args: &[OsString], repo: &Repo) -> Event {
+    if !from_nothing(hook, args) {
+        return Event::Git(hook);
     }
     let last = last_reflog_message(&repo.git_dir);
     let switched = last
@@ -113,16 +215,15 @@ pub(crate) fn detect(hook: &str, args: &[OsString], repo: &Repo) -> String {
         .is_some_and(|message| message.starts_with("checkout: moving from "));
     if repo.is_linked() {
         if switched {
-            POST_CHECKOUT
+            Event::Git(hook)
         } else {
-            WORKTREE_POST_CREATE
+            Event::WorktreePostCreate
         }
     } else if last.is_none_or(|message| message.starts_with("clone: ")) {
-        POST_CLONE
+        Event::PostClone
     } else {
-        POST_CHECKOUT
+        Event::Git(hook)
     }
-    .to_owned()
 }
 
 /// The message of the newest entry of `git_dir/logs/HEAD`, if there is a reflog.
@@ -131,113 +232,6 @@ fn last_reflog_message(git_dir: &Path) -> Option<String> {
     let last = log.trim_ascii_end().rsplit(|&b| b == b'\n').next()?;
     let message = last.splitn(2, |&b| b == b'\t').nth(1).unwrap_or_default();
     Some(String::from_utf8_lossy(message).into_owned())
-}
-
-/// The worktree a job runs in, and the facts its jobs are told about it. Unlike [`Repo`] its
-/// paths are UTF-8: they go into environment variables and records.
-#[derive(Debug, Clone)]
-pub(crate) struct Worktree {
-    /// Absolute work tree root.
-    pub(crate) root: Utf8PathBuf,
-    /// Absolute git common dir: shared by every worktree of the clone.
-    pub(crate) common_dir: Utf8PathBuf,
-    /// Who it is, whatever its path.
-    pub(crate) identity: Identity,
-    pub(crate) repo: Repo,
-}
-
-impl Worktree {
-    /// The worktree around `dir`, for commands.
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
-        Self::of(&Repo::discover(dir)?)
-    }
-
-    /// The worktree of `repo`; fails when it has none or its paths are not UTF-8.
-    pub(crate) fn of(repo: &Repo) -> Result<Self> {
-        let root = repo.work_tree()?;
-        Ok(Self {
-            root: utf8(root)?,
-            common_dir: utf8(&repo.common_dir)?,
-            identity: Identity::of(repo)?,
-            repo: repo.clone(),
-        })
-    }
-
-    /// The branch (empty when detached), commit and main worktree, for a job's environment.
-    pub(crate) fn details(&self) -> Result<Details> {
-        let options = gix::open::Options::isolated();
-        let repo = gix::open_opts(&self.repo.git_dir, options)
-            .with_context(|| format!("cannot open the git repository at {}", self.root))?;
-        let branch = repo
-            .head_name()
-            .ok()
-            .flatten()
-            .map(|name| name.shorten().to_string())
-            .unwrap_or_default();
-        let commit = repo.head_id().map(|id| id.to_string()).unwrap_or_default();
-        let main_worktree = match repo
-            .main_repo()
-            .ok()
-            .and_then(|main| main.workdir().map(ToOwned::to_owned))
-        {
-            Some(path) => {
-                let path =
-                    std::fs::canonicalize(self.root.as_std_path().join(&path)).unwrap_or(path);
-                utf8(&path)
-                    .map(Utf8PathBuf::into_string)
-                    .unwrap_or_default()
-            }
-            None => String::new(),
-        };
-        Ok(Details {
-            branch,
-            commit,
-            main_worktree,
-        })
-    }
-}
-
-/// The worktree files are carried from (SPEC §3.1): `DAFT_SOURCE_WORKTREE` if set, else the
-/// main worktree, else (a bare repository) the worktree that has the default branch checked
-/// out.
-pub(crate) fn source_worktree(repo: &Repo, details: &Details) -> Option<std::path::PathBuf> {
-    if let Some(path) = crate::env::source_worktree() {
-        return Some(path);
-    }
-    if !details.main_worktree.is_empty() {
-        return Some(details.main_worktree.clone().into());
-    }
-    let head = crate::git::output(&repo.common_dir, &["symbolic-ref", "-q", "HEAD"]).ok()?;
-    let list = crate::git::output(&repo.common_dir, &["worktree", "list", "--porcelain"]).ok()?;
-    let mut path = None;
-    for line in list.lines() {
-        if let Some(p) = line.strip_prefix("worktree ") {
-            path = Some(p.to_owned());
-        } else if line.strip_prefix("branch ") == Some(head.as_str()) {
-            return path.map(Into::into);
-        }
-    }
-    None
-}
-
-/// Facts about a worktree that only jobs need.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Details {
-    pub(crate) branch: String,
-    pub(crate) commit: String,
-    pub(crate) main_worktree: String,
-}
-
-/// `path` as UTF-8, or an error saying daft cannot run jobs there.
-pub(crate) fn utf8(path: &Path) -> Result<Utf8PathBuf> {
-    Utf8Path::from_path(path)
-        .map(ToOwned::to_owned)
-        .ok_or_else(|| {
-            anyhow!(
-                "{} is not valid UTF-8; daft runs jobs only in UTF-8 paths",
-                crate::escape::visible(path.as_os_str().as_encoded_bytes())
-            )
-        })
 }
 
 #[cfg(test)]
@@ -250,5 +244,19 @@ mod tests {
         assert!(is_null_id(&"0".repeat(64)));
         assert!(!is_null_id(&"0".repeat(39)));
         assert!(!is_null_id(&format!("1{}", "0".repeat(39))));
+    }
+
+    #[test]
+    fn events_parse_from_their_names_and_know_their_properties() {
+        for event in Event::all() {
+            assert_eq!(Event::parse(event.name()), Some(event));
+        }
+        assert_eq!(Hook::ALL.len(), 28);
+        assert_eq!(Event::parse("nope"), None);
+        assert!(Event::parse("pre-commit").unwrap().can_veto());
+        assert!(Event::WorktreePreRemove.can_veto());
+        assert!(!Event::WorktreePostCreate.can_veto());
+        assert!(!Event::Git(Hook::PostCheckout).can_veto());
+        assert!(Hook::PrePush.reads_stdin() && !Hook::PreCommit.reads_stdin());
     }
 }

@@ -1,7 +1,7 @@
 //! Writing files so that a concurrent reader never sees half of one, and so that nothing
 //! planted in the directory (a symlink at a guessable name) can redirect the write.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io::Write as _;
 use std::path::Path;
 
@@ -32,4 +32,20 @@ pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
     }
+}
+
+/// Opens (creating) a lock file without following a symlink planted in its place, and takes
+/// its lock; dropping the file releases it.
+pub(crate) fn open_lock(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("cannot open the lock {}", path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(lock)
 }

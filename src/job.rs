@@ -15,17 +15,17 @@ use std::thread;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Action, Config, Job};
-use crate::event::{Details, Worktree};
+use crate::config::{Action, Job};
+use crate::event::Event;
+use crate::git;
 use crate::printer::Printer;
-use crate::worktrees::Identity;
-use crate::{env, git};
+use crate::worktree::{Details, Identity};
 
 /// Where and why jobs run: everything a job's environment is made from. The supervisor gets
 /// it in the run's plan, so background jobs see the same as synchronous ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Context {
-    pub(crate) event: String,
+    pub(crate) event: Event,
     /// The worktree the event is about (`DAFT_WORKTREE`).
     pub(crate) worktree: Utf8PathBuf,
     /// Where jobs run when that is not the worktree: `worktree-post-remove` runs in the main
@@ -35,9 +35,9 @@ pub(crate) struct Context {
     pub(crate) identity: Identity,
     pub(crate) common_dir: Utf8PathBuf,
     pub(crate) details: Details,
-    /// The worktree files are carried from (`DAFT_SOURCE_WORKTREE`); empty when there is none.
+    /// The worktree files are carried from (`DAFT_SOURCE_WORKTREE`), when there is one.
     #[serde(default)]
-    pub(crate) source: String,
+    pub(crate) source: Option<Utf8PathBuf>,
     /// The worktree's leased ports, by name.
     #[serde(default)]
     pub(crate) ports: BTreeMap<String, u16>,
@@ -48,50 +48,22 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    /// What jobs of `event` in `wt` are told; `hook_args` are git's. Leases the ports the
-    /// config names, if the worktree holds none yet.
-    pub(crate) fn new(
-        event: String,
-        wt: Worktree,
-        hook_args: Vec<String>,
-        config: &Config,
-    ) -> anyhow::Result<Self> {
-        let details = wt.details()?;
-        let ports =
-            crate::ports::lease(wt.common_dir.as_std_path(), &wt.identity.id, &config.ports)?;
-        let fingerprint = crate::config::Sources::find(wt.root.as_std_path())
-            .ok()
-            .flatten()
-            .map(|sources| crate::trust::Fingerprint::of(&sources).to_string());
-        let source = crate::event::source_worktree(&wt.repo, &details)
-            .map(|path| path.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(Self {
-            event,
-            details,
-            worktree: wt.root,
-            run_in: None,
-            identity: wt.identity,
-            common_dir: wt.common_dir,
-            source,
-            ports,
-            config: fingerprint,
-            hook_args,
-        })
-    }
-
     /// Where jobs run (before their own `root:`).
     pub(crate) fn base_dir(&self) -> &Utf8Path {
         self.run_in.as_deref().unwrap_or(&self.worktree)
     }
 }
 
-/// Builds the command for `job`. Fails with a sentence for the job's record when its root is
-/// missing or leaves the work tree, or its condition says it is not to run (`Ok(None)` and
-/// the reason).
-pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Result<Command, String>, String> {
+/// Builds the command for `job` of run `run`. Fails with a sentence for the job's record when
+/// its root is missing or leaves the work tree, or its condition says it is not to run
+/// (`Ok(Err(reason))`).
+pub(crate) fn command(
+    job: &Job,
+    ctx: &Context,
+    run: &str,
+) -> Result<Result<Command, String>, String> {
     let dir = working_dir(job, ctx.base_dir())?;
-    let env = environment(job, ctx);
+    let env = environment(job, ctx, run);
     if let Err(why) = crate::conditions::check(
         job,
         &ctx.details.branch,
@@ -109,10 +81,10 @@ pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Result<Command, String
         }
         // A copy is daft itself, so it is a process like any job: cancelled, timed, logged.
         Action::Copy { paths, from } => {
-            let source = match from {
-                Some(from) => ctx.worktree.join(from).into_std_path_buf(),
-                None if !ctx.source.is_empty() => ctx.source.clone().into(),
-                None => {
+            let source = match (from, &ctx.source) {
+                (Some(from), _) => ctx.worktree.join(from),
+                (None, Some(source)) => source.clone(),
+                (None, None) => {
                     return Err(
                         "there is no worktree to copy from (a bare repository without the default branch checked out): set `from:` or DAFT_SOURCE_WORKTREE".into(),
                     );
@@ -132,23 +104,72 @@ pub(crate) fn command(job: &Job, ctx: &Context) -> Result<Result<Command, String
         }
     };
     cmd.current_dir(&dir).env_clear().envs(env).process_group(0);
+    if job.background && job.nice {
+        // SAFETY: only setpriority(2) and ioprio_set(2), async-signal-safe system calls that
+        // touch no memory, run between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                crate::sys::lower_priority();
+                Ok(())
+            });
+        }
+    }
     Ok(Ok(cmd))
+}
+
+/// A job's process, started.
+pub(crate) struct Started {
+    pub(crate) pid: u32,
+    /// (printed jobs) Signals once all its output is copied.
+    pub(crate) output_done: Option<Receiver<()>>,
+}
+
+/// Why a job's process did not start.
+pub(crate) enum NotStarted {
+    /// The system is out of processes, threads or memory: it may start later.
+    ForNow(String),
+    /// A sentence for the job's record.
+    Never(String),
+}
+
+fn not_started(what: &str, err: &std::io::Error) -> NotStarted {
+    let why = format!("{what}: {err}");
+    match err.raw_os_error() {
+        Some(libc::EAGAIN | libc::ENOMEM | libc::EMFILE | libc::ENFILE) => NotStarted::ForNow(why),
+        _ => NotStarted::Never(why),
+    }
+}
+
+/// The note a job left beside its log (a copy's warning), taken once.
+pub(crate) fn take_note(log: &std::path::Path) -> Option<String> {
+    let path = note_path(log);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let _ = std::fs::remove_file(&path);
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(500).collect())
+}
+
+/// Where a job's note is kept, beside its log.
+pub(crate) fn note_path(log: &std::path::Path) -> std::path::PathBuf {
+    log.with_extension("note")
 }
 
 /// Starts `cmd` with its output in the log at `log_path` — and, given a job name and a
 /// printer, also on the terminal line by line under that name — and `stdin` fed to it.
-/// `on_exit` gets its exit status, from a thread that waits for it. Returns its pid, and
-/// (when printing) a channel that signals once all its output is copied; or a sentence for
-/// the job's record.
+/// `on_exit` gets its exit status, from a thread that waits for it.
 pub(crate) fn spawn(
     mut cmd: Command,
-    log_path: &Utf8Path,
+    log_path: &std::path::Path,
     terminal: Option<(String, Arc<Printer>)>,
     stdin: Option<Arc<Vec<u8>>>,
     on_exit: impl FnOnce(ExitStatus) + Send + 'static,
-) -> Result<(u32, Option<Receiver<()>>), String> {
-    let log =
-        File::create(log_path).map_err(|err| format!("cannot create its log {log_path}: {err}"))?;
+) -> Result<Started, NotStarted> {
+    let log = File::create(log_path).map_err(|err| {
+        not_started(
+            &format!("cannot create its log {}", log_path.display()),
+            &err,
+        )
+    })?;
     let mut output_reader = None;
     let wired = match terminal {
         None => log.try_clone().map(|copy| {
@@ -160,29 +181,54 @@ pub(crate) fn spawn(
             Ok(())
         }),
     };
-    wired.map_err(|err| format!("cannot set up its output: {err}"))?;
+    wired.map_err(|err| not_started("cannot set up its output", &err))?;
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
     });
+    // The threads that wait for it and copy its output are made before it starts: a system out
+    // of threads must not leave a job running that nobody waits for.
+    let (start_tx, start_rx) = mpsc::channel::<std::process::Child>();
+    let waiter = thread::Builder::new()
+        .spawn(move || {
+            if let Ok(mut child) = start_rx.recv()
+                && let Ok(status) = child.wait()
+            {
+                on_exit(status);
+            }
+        })
+        .map_err(|err| not_started("cannot start a thread to wait for it", &err))?;
+    let output = match output_reader {
+        Some((name, printer, reader, log)) => Some(
+            copy_output(name, reader, log, printer)
+                .map_err(|err| not_started("cannot start a thread for its output", &err))?,
+        ),
+        None => None,
+    };
     let spawned = cmd.spawn();
     drop(cmd); // closes our copies of the pipe's write end, so the reader sees EOF
-    let mut child = spawned.map_err(|err| format!("cannot start `sh`: {err}"))?;
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(err) => {
+            drop(start_tx); // the waiter ends
+            let _ = waiter.join();
+            return Err(not_started("cannot start `sh`", &err));
+        }
+    };
     if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        thread::spawn(move || {
+        // Without a thread for it the pipe is dropped unwritten: the job sees the end of its
+        // stdin rather than waiting for it forever.
+        let _ = thread::Builder::new().spawn(move || {
             let _ = pipe.write_all(&data);
         });
     }
-    let output_done =
-        output_reader.map(|(name, printer, reader, log)| copy_output(name, reader, log, printer));
     let pid = child.id();
-    thread::spawn(move || {
-        if let Ok(status) = child.wait() {
-            on_exit(status);
-        }
-    });
-    Ok((pid, output_done))
+    let _ = start_tx.send(child);
+    Ok(Started {
+        pid,
+        output_done: output,
+    })
 }
 
 /// Copies a job's output, line by line, to its log and to the terminal with its name in front.
@@ -192,9 +238,9 @@ fn copy_output(
     reader: std::io::PipeReader,
     mut log: File,
     printer: Arc<Printer>,
-) -> Receiver<()> {
+) -> std::io::Result<Receiver<()>> {
     let (done_tx, done_rx) = mpsc::channel();
-    thread::spawn(move || {
+    thread::Builder::new().spawn(move || {
         let mut reader = BufReader::new(reader);
         let mut line = Vec::new();
         while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
@@ -204,8 +250,8 @@ fn copy_output(
             line.clear();
         }
         let _ = done_tx.send(());
-    });
-    done_rx
+    })?;
+    Ok(done_rx)
 }
 
 fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {
@@ -230,29 +276,40 @@ fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {
     Ok(real)
 }
 
-/// The process environment without git's repository-local variables and the shim's own, plus
-/// `DAFT_*`, plus the job's `env` with `${NAME}` expanded (later entries see earlier ones).
-fn environment(job: &Job, ctx: &Context) -> BTreeMap<OsString, OsString> {
+/// The process environment without git's repository-local variables and any `DAFT_*` it
+/// inherited (values a shell got from `eval "$(daft env)"` elsewhere, the shim's and the shell
+/// integration's own), plus this job's `DAFT_*`, plus its `env` with `${NAME}` expanded (later
+/// entries see earlier ones).
+fn environment(job: &Job, ctx: &Context, run: &str) -> BTreeMap<OsString, OsString> {
     let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os()
         .filter(|(name, _)| {
-            name.to_str()
-                .is_none_or(|name| !git::is_local_env_var(name) && !env::SHIM_VARS.contains(&name))
+            !name.as_encoded_bytes().starts_with(b"DAFT_")
+                && name
+                    .to_str()
+                    .is_none_or(|name| !git::is_local_env_var(name))
         })
         .collect();
+    let main = ctx
+        .details
+        .main_worktree
+        .as_ref()
+        .map_or("", |path| path.as_str());
+    let source = ctx.source.as_ref().map_or("", |path| path.as_str());
     let daft = [
-        ("DAFT_EVENT", ctx.event.as_str()),
+        ("DAFT_EVENT", ctx.event.name()),
         ("DAFT_JOB", job.name.as_str()),
         ("DAFT_WORKTREE", ctx.worktree.as_str()),
         ("DAFT_WORKTREE_ID", ctx.identity.id.as_str()),
         ("DAFT_BRANCH", ctx.details.branch.as_str()),
         ("DAFT_COMMIT", ctx.details.commit.as_str()),
-        ("DAFT_MAIN_WORKTREE", ctx.details.main_worktree.as_str()),
+        ("DAFT_MAIN_WORKTREE", main),
         ("DAFT_GIT_COMMON_DIR", ctx.common_dir.as_str()),
+        ("DAFT_SOURCE_WORKTREE", source),
+        ("DAFT_RUN", run),
     ];
     for (name, value) in daft {
         vars.insert(name.into(), value.into());
     }
-    vars.insert("DAFT_SOURCE_WORKTREE".into(), ctx.source.clone().into());
     for (name, port) in &ctx.ports {
         vars.insert(crate::ports::variable(name).into(), port.to_string().into());
     }

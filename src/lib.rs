@@ -3,14 +3,20 @@
 //! `daft hook`, which works out what happened, checks that the config is trusted, and runs the
 //! jobs: the quick ones while git waits, the slow ones detached in the background.
 //!
-//! The story of a hook call, file by file: `install` (the shims) → `event` (what git did, read
-//! with gix) → `config` (`daft.yml`) → `trust` → `schedule` (the job graph) → `job` (one
-//! process) → `runner` (the synchronous part) → `background` (the detached part) → `runs`
-//! (records and logs). Commands live in `commands/`, one file each.
+//! The story of a hook call, file by file: `install` (how git reaches daft) → `repo` (which
+//! repository, whose) → `event` (what git did) → `resolve` (the one decision: `config`, then
+//! `trust`, then a plan for this `worktree`) → `runner` (the synchronous part) with `engine`
+//! driving the pure `ledger` and `schedule`, `job` starting each process, `copy` and `ports`
+//! beside it → `background` and `supervisor` (the detached part) → `runs` (records and logs).
+//! Around a worktree's life: `registry` (what daft knows of each worktree), `setup` (the
+//! setup every worktree is owed once), `removal` (a worktree that is gone gets its teardown),
+//! `stop` (ending processes). `state` owns every path on disk. Commands live in `commands/`,
+//! one file each.
 
 mod background;
 mod cli;
 mod commands;
+mod complete;
 mod conditions;
 mod config;
 mod copy;
@@ -24,18 +30,28 @@ mod files;
 mod git;
 mod install;
 mod job;
+mod ledger;
 mod ports;
 mod previous;
 mod printer;
+mod reaper;
+mod registry;
 mod removal;
 mod repo;
+mod resolve;
 mod review;
 mod runner;
 mod runs;
 mod schedule;
+mod setup;
+mod shim;
+mod state;
+mod status;
+mod stop;
+mod supervisor;
 mod sys;
 mod trust;
-mod worktrees;
+mod worktree;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -48,7 +64,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     // the commands people type end quietly when their reader goes away.
     if !matches!(
         cli.command,
-        cli::Command::Hook(_) | cli::Command::Supervise { .. } | cli::Command::Copy { .. }
+        cli::Command::Hook(_)
+            | cli::Command::Supervise { .. }
+            | cli::Command::Copy { .. }
+            | cli::Command::End { .. }
     ) {
         sys::default_sigpipe();
     }

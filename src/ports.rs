@@ -2,6 +2,10 @@
 //! port per name, probed free on 127.0.0.1 when leased, never the same as another live lease
 //! on this machine — across clones too: the leases are kept in the user's state directory,
 //! changed only under a lock — and stable for the worktree's life. Removal releases them.
+//!
+//! The registry is data, not code: every lease read back is checked as strictly as the
+//! config (a name daft would accept, a port of its range, an absolute clone path, a worktree
+//! id daft makes), and one that is not is dropped and said, never passed on to `daft env`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,8 +16,8 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::files::write_atomically;
-use crate::trust::open_lock;
+use crate::files::{open_lock, write_atomically};
+use crate::state::UserState;
 
 /// Where ports are leased from: clear of the well-known ports and of Linux's ephemeral range
 /// (32768–60999), where the kernel picks ports for outgoing connections.
@@ -33,8 +37,15 @@ struct Registry {
     leases: Vec<Lease>,
 }
 
-fn registry_path() -> Result<PathBuf> {
-    Ok(crate::env::state_dir()?.join("ports.json"))
+impl Lease {
+    /// Whether daft could have written this lease.
+    fn valid(&self) -> bool {
+        crate::config::valid_port_name(&self.name)
+            && RANGE.contains(&self.port)
+            && self.clone.is_absolute()
+            && !self.clone.as_os_str().as_encoded_bytes().contains(&0)
+            && crate::worktree::Identity::valid_id(&self.worktree)
+    }
 }
 
 /// The ports of worktree `id` of the clone at `clone` for `names`: its existing leases, and
@@ -77,10 +88,10 @@ pub(crate) fn lease(clone: &Path, id: &str, names: &[String]) -> Result<BTreeMap
 
 /// The ports worktree `id` holds, without leasing any.
 pub(crate) fn held(clone: &Path, id: &str) -> BTreeMap<String, u16> {
-    let Ok(path) = registry_path() else {
+    let Ok(user) = UserState::new() else {
         return BTreeMap::new();
     };
-    read(&path)
+    read(&user.ports())
         .leases
         .into_iter()
         .filter(|l| l.clone == clone && l.worktree == id)
@@ -114,31 +125,47 @@ fn free_port(registry: &Registry, clone: &Path, id: &str, name: &str) -> Option<
 
 /// Changes the registry under its lock, and writes it back atomically.
 fn change<T>(f: impl FnOnce(&mut Registry) -> Result<T>) -> Result<T> {
-    let path = registry_path()?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let _lock = open_lock(&dir.join("ports.lock"))?;
+    let user = UserState::new()?;
+    let path = user.ports();
+    fs::create_dir_all(user.dir())
+        .with_context(|| format!("cannot create {}", user.dir().display()))?;
+    let _lock = open_lock(&user.ports_lock())?;
     let mut registry = read(&path);
     let out = f(&mut registry)?;
     write_atomically(&path, &serde_json::to_vec_pretty(&registry)?)?;
     Ok(out)
 }
 
-/// The registry; a damaged one is set aside (never lost) and started again.
+/// The registry; a damaged one is set aside (never lost) and started again, and leases daft
+/// could not have written are dropped. Either is said.
 fn read(path: &Path) -> Registry {
-    match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+    let printer = crate::printer::Printer::stderr();
+    let Ok(bytes) = fs::read(path) else {
+        return Registry::default();
+    };
+    let mut registry = match serde_json::from_slice::<Registry>(&bytes) {
+        Ok(registry) => registry,
+        Err(err) => {
             let aside = path.with_extension(format!("damaged-{}", std::process::id()));
             let _ = fs::rename(path, &aside);
-            eprintln!(
-                "daft: the port registry {} was damaged ({err}); moved it to {} and started a new one",
+            printer.warn(&format!(
+                "the port registry {} was damaged ({err}); moved it to {} and started a new one",
                 path.display(),
                 aside.display()
-            );
-            Registry::default()
-        }),
-        Err(_) => Registry::default(),
+            ));
+            return Registry::default();
+        }
+    };
+    let before = registry.leases.len();
+    registry.leases.retain(Lease::valid);
+    if registry.leases.len() != before {
+        printer.warn(&format!(
+            "the port registry {} held {} lease(s) daft could not have written; they are ignored",
+            path.display(),
+            before - registry.leases.len()
+        ));
     }
+    registry
 }
 
 /// `DAFT_PORT_<NAME>` for a port name.

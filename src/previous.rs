@@ -11,10 +11,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
+use crate::shim::is_shim;
 use crate::{env, sys};
-
-/// A line every shim holds, so a shim is never taken for a previous hook (that would loop).
-pub(crate) const SHIM_MARK: &str = "# daft shim:";
 
 /// The hooks to run before daft's jobs, in order: the one git would have found before daft
 /// (the previous hooks directory, else the repository's own), then one another tool wrote
@@ -63,16 +61,6 @@ pub(crate) fn find(hook: &str, common_dir: Option<&Path>, cwd: &Path) -> Chain {
         }
     }
     chain
-}
-
-fn is_shim(path: &Path) -> bool {
-    let mut head = [0u8; 512];
-    let read = std::fs::File::open(path)
-        .and_then(|mut file| file.read(&mut head))
-        .unwrap_or(0);
-    head[..read]
-        .windows(SHIM_MARK.len())
-        .any(|w| w == SHIM_MARK.as_bytes())
 }
 
 fn command(path: &Path, args: &[OsString], sh: bool) -> Command {

@@ -21,6 +21,8 @@ pub(crate) struct Printer {
 /// How a job ended, for the summary line.
 pub(crate) enum Mark {
     Ok,
+    /// Succeeded, with something to say (a copy that flagged a problem).
+    Warned,
     Failed,
     Background,
     Skipped,
@@ -115,6 +117,7 @@ impl Printer {
             .map(|(mark, text)| {
                 let (code, glyph) = match mark {
                     Mark::Ok => ("32", "✓"),
+                    Mark::Warned => ("33", "!"),
                     Mark::Failed => ("31", "✗"),
                     Mark::Background => ("34", "↻"),
                     Mark::Skipped => ("2", "-"),

@@ -1,211 +1,227 @@
 //! A worktree that is gone, however it went — `daft remove`, `git worktree remove`, `rm -rf`
-//! with or without `git worktree prune` — gets its `worktree-post-remove` jobs run once. git
-//! has no hook for it, so daft notices: the worktree's supervisor if one is alive, otherwise
-//! the next daft call anywhere in the clone, which looks over the clone's worktrees (one read
-//! and a `stat` each). A worktree is gone when git no longer knows it, or its directory no
-//! longer exists anywhere daft can see; one moved by hand (same directory inode beside its old
-//! place) or locked (perhaps on a drive that is not mounted) is not.
+//! with or without `git worktree prune` — gets its `worktree-post-remove` jobs run once, and
+//! its ports back. git has no hook for it, so daft notices: the worktree's supervisor if one is
+//! alive, otherwise the next daft call anywhere in the clone, which looks over the clone's
+//! index (one read and a `stat` each).
 //!
-//! The first process to rename the worktree's directory under `<common>/daft/removed/` owns
-//! its teardown, so it happens once. The jobs come from the trusted config the worktree last
-//! ran with (still trusted), and run detached in the main worktree; the worktree's ports are
-//! released when they end.
+//! Where a worktree is, is told by its anchor (see `registry`): the `.git` file of a worktree
+//! that moved — `git worktree move`, or `mv` with or without `git worktree repair` — still has
+//! its second link; one that was deleted has not. A worktree that has no anchor (its `.git`
+//! file is on another file system than the clone) is gone only once git forgets it (`git
+//! worktree remove`, `prune`, or `gc`'s prune of worktrees missing for three months): until
+//! then daft cannot tell a deleted one from one moved by hand, and waits rather than tear down.
+//!
+//! The first process to rename the worktree's directory under `removed/` owns its teardown,
+//! so it happens once. Processes its jobs left behind with no daft process to own them are
+//! ended (a supervisor that was killed), then its teardown jobs run detached.
 
 use std::fs;
-use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::DirEntryExt as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use camino::Utf8PathBuf;
 
-use crate::config::Sources;
-use crate::event::{self, Details};
-use crate::job::Context;
-use crate::runs::{self, Run};
-use crate::trust::{Fingerprint, Store};
-use crate::worktrees::{self, Entry, Record};
+use crate::printer::Printer;
+use crate::registry::{self, Entry, Record};
+use crate::resolve::Resolution;
+use crate::runs::{self, Pid, Status};
+use crate::state::State;
 
-/// Looks over the clone's worktrees and tears down those that are gone. Cheap when nothing
-/// is: one file read and a `stat` per worktree.
-pub(crate) fn sweep(common_dir: &Path) {
-    let bytes = worktrees::index_bytes(common_dir);
+/// Where a worktree of the index is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Whereabouts {
+    /// Where daft last saw it (or kept by git: locked).
+    Here,
+    /// Moved, and git knows where: `git worktree move`, or `mv` + `git worktree repair`.
+    Moved(PathBuf),
+    /// Moved by hand, not repaired yet: it exists, somewhere.
+    Elsewhere,
+    /// Deleted, or forgotten by git.
+    Gone,
+    /// Missing without an anchor to tell why, while git still knows it: wait.
+    Unknown,
+}
+
+/// Where the worktree of `entry` is.
+pub(crate) fn locate(state: &State, entry: &Entry) -> Whereabouts {
+    let admin = state.common_dir().join("worktrees").join(&entry.admin);
+    if !admin.is_dir() {
+        return Whereabouts::Gone; // git removed or pruned it
+    }
+    let same_file = |dot_git: &Path| {
+        dot_git
+            .symlink_metadata()
+            .is_ok_and(|m| entry.ino == 0 || m.ino() == entry.ino)
+    };
+    if same_file(&entry.path.join(".git")) {
+        return Whereabouts::Here;
+    }
+    if admin.join("locked").exists() {
+        return Whereabouts::Here; // git keeps it: it may be on a drive that is not mounted
+    }
+    let moved_to = crate::worktree::git_path(state.common_dir(), &entry.admin)
+        .filter(|to| *to != entry.path && same_file(&to.join(".git")));
+    if entry.ino != 0 {
+        let anchor = state.worktree(&entry.id).anchor().symlink_metadata().ok();
+        if let Some(anchor) = anchor.filter(|a| a.ino() == entry.ino) {
+            return match (anchor.nlink(), moved_to) {
+                (0 | 1, _) => Whereabouts::Gone,
+                (_, Some(to)) => Whereabouts::Moved(to),
+                (_, None) => Whereabouts::Elsewhere,
+            };
+        }
+    }
+    moved_to.map_or(Whereabouts::Unknown, Whereabouts::Moved)
+}
+
+/// Looks over the clone's worktrees and tears down those that are gone; `here` is the worktree
+/// the call comes from (its id and root), which is where it is whatever the index says. Cheap
+/// when nothing is gone: one file read and a `stat` per worktree.
+pub(crate) fn sweep(state: &State, here: Option<(&str, &Path)>, printer: &Printer) {
+    let bytes = registry::index_bytes(state);
     if bytes.is_empty() {
         return;
     }
-    // The fast path: only the paths, checked without building an entry.
-    let mut probe = Vec::with_capacity(256);
-    let all_here = bytes.split(|&b| b == 0).skip(3).step_by(4).all(|path| {
-        probe.clear();
-        probe.extend_from_slice(path);
-        probe.extend_from_slice(b"/.git");
-        Path::new(std::ffi::OsStr::from_bytes(&probe))
+    let entries: Vec<Entry> = registry::entries(&bytes).collect();
+    let all_here = entries.iter().all(|e| {
+        e.path
+            .join(".git")
             .symlink_metadata()
-            .is_ok()
+            .is_ok_and(|m| e.ino == 0 || m.ino() == e.ino)
     });
-    if all_here {
+    let moved_here = |e: &Entry| here.is_some_and(|(id, root)| id == e.id && root != e.path);
+    if all_here && !entries.iter().any(moved_here) {
         return;
     }
-    for entry in worktrees::entries(&bytes) {
-        if entry.path.join(".git").symlink_metadata().is_ok() {
-            continue;
-        }
-        match state(common_dir, &entry) {
-            State::Here => {}
-            State::Moved(to) => {
-                let _ = worktrees::change_index(common_dir, |entries| {
-                    for e in entries.iter_mut().filter(|e| e.id == entry.id) {
-                        e.path.clone_from(&to);
-                    }
-                });
+    for entry in &entries {
+        let whereabouts = match here {
+            Some((id, root)) if id == entry.id => Whereabouts::Moved(root.to_owned()),
+            _ => locate(state, entry),
+        };
+        match whereabouts {
+            Whereabouts::Here | Whereabouts::Elsewhere | Whereabouts::Unknown => {}
+            Whereabouts::Moved(to) if to == entry.path => {}
+            Whereabouts::Moved(to) => {
+                let identity = crate::worktree::Identity {
+                    id: entry.id.clone(),
+                    admin: Some(entry.admin.clone()),
+                };
+                let _ = registry::update(state, &identity, &to, |_| {});
             }
-            State::Gone => {
-                if let Err(err) = tear_down(common_dir, &entry.id) {
-                    eprintln!(
-                        "daft: warning: the teardown of {} failed: {err:#}",
+            Whereabouts::Gone => {
+                if let Err(err) = tear_down(state, &entry.id, printer) {
+                    printer.warn(&format!(
+                        "the teardown of {} failed: {err:#}",
                         entry.path.display()
-                    );
+                    ));
                 }
             }
         }
     }
 }
 
-enum State {
-    Here,
-    Moved(PathBuf),
-    Gone,
-}
-
-/// Where the worktree of `entry` is, given that its recorded path no longer holds it.
-fn state(common_dir: &Path, entry: &Entry) -> State {
-    let admin = common_dir.join("worktrees").join(&entry.admin);
-    if !admin.is_dir() {
-        return State::Gone; // git removed or pruned it
-    }
-    if admin.join("locked").exists() {
-        return State::Here; // git keeps it: it may be on a drive that is not mounted
-    }
-    if let Some(now) = worktrees::current_path(common_dir, &entry.admin)
-        && now.join(".git").exists()
-    {
-        return State::Moved(now); // git worktree move, or mv + git worktree repair
-    }
-    // Moved by hand, not repaired yet: its directory is still beside its old place.
-    let beside = entry
-        .path
-        .parent()
-        .and_then(|parent| fs::read_dir(parent).ok());
-    if entry.ino != 0
-        && beside
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| e.ino() == entry.ino && e.file_type().is_ok_and(|t| t.is_dir()))
-    {
-        return State::Here;
-    }
-    State::Gone
-}
-
-/// Tears down worktree `id`, once: claims it, then runs its `worktree-post-remove` jobs (or
-/// releases its ports at once when it has none). A worktree whose supervisor is still ending
-/// its jobs is left to that supervisor.
-pub(crate) fn tear_down(common_dir: &Path, id: &str) -> Result<()> {
-    let live = worktrees::dir(common_dir, id);
-    let Some(record) = Record::read(common_dir, id) else {
-        let _ = worktrees::change_index(common_dir, |e| e.retain(|e| e.id != id));
+/// Tears down worktree `id`, once: claims it, ends what its jobs left running with no owner,
+/// then starts its `worktree-post-remove` jobs (or releases its ports at once when it has
+/// none). A worktree whose supervisor is alive is left to it: it ends its jobs and reports.
+pub(crate) fn tear_down(state: &State, id: &str, printer: &Printer) -> Result<()> {
+    let live = state.worktree(id);
+    let Ok(Some(record)) = Record::read(&live) else {
+        // Nothing daft ran there can be torn down; forget it.
+        let _ = registry::change_index(state, |e| e.retain(|e| e.id != id));
+        let _ = fs::remove_dir_all(live.path());
         return Ok(());
     };
-    if supervised(common_dir, id) {
+    if supervised(&live) {
         return Ok(());
     }
-    let removed = removed_root(common_dir).join(id);
-    fs::create_dir_all(removed_root(common_dir))?;
-    if fs::rename(&live, &removed).is_err() {
+    let removed = state.removed(id);
+    fs::create_dir_all(state.removed_dir())?;
+    if fs::rename(live.path(), removed.path()).is_err() {
         return Ok(()); // someone else claimed it first
     }
-    worktrees::change_index(common_dir, |e| e.retain(|e| e.id != id))?;
-    let started = post_remove(common_dir, &record)
+    registry::change_index(state, |e| e.retain(|e| e.id != id))?;
+    let _ = crate::files::remove_if_present(&removed.anchor());
+    end_orphans(&removed);
+    let started = post_remove(state, &record, printer)
         .with_context(|| format!("cannot start the worktree-post-remove jobs of {id}"))?;
     if !started {
-        crate::ports::release(common_dir, id)?;
+        crate::ports::release(state.common_dir(), id)?;
     }
     Ok(())
 }
 
-/// Whether a process daft started for worktree `id` is still alive.
-fn supervised(common_dir: &Path, id: &str) -> bool {
-    let Ok(common) = camino::Utf8Path::from_path(common_dir).ok_or(()) else {
-        return false;
-    };
-    runs::list(common, id).iter().any(|run| {
-        run.jobs()
-            .iter()
-            .any(|job| !job.status.is_final() && job.owner.alive())
+/// Whether a live, running daft process (a supervisor) still owns jobs of the worktree in
+/// `dir`. A stopped one (SIGSTOP) does not count: it cannot act, and must not make a removal
+/// impossible.
+fn supervised(dir: &crate::state::WorktreeDir) -> bool {
+    runs::list(dir).iter().any(|run| {
+        run.jobs().iter().any(|job| {
+            !job.status.is_final() && job.owner.alive() && !crate::sys::stopped(job.owner.pid)
+        })
     })
 }
 
-/// Where worktrees that are gone keep their runs.
-pub(crate) fn removed_root(common_dir: &Path) -> PathBuf {
-    common_dir.join("daft").join("removed")
+/// Ends the processes of jobs that no daft process owns any more (their supervisor was
+/// killed or stopped): SIGTERM now, SIGKILL after the grace period from a detached helper, and
+/// their records say so.
+fn end_orphans(dir: &crate::state::WorktreeDir) {
+    let mut groups: Vec<Pid> = Vec::new();
+    for run in runs::list(dir) {
+        for mut job in run.jobs() {
+            if job.status.is_final() {
+                continue;
+            }
+            if crate::sys::stopped(job.owner.pid) {
+                crate::sys::kill_pid(job.owner, crate::sys::SIGKILL);
+            }
+            if let Some(process) = job.process.filter(|p| p.alive()) {
+                groups.push(process);
+            }
+            groups.extend(crate::stop::leftovers(&run, &job.name));
+            job.status = Status::Cancelled;
+            job.reason = Some(
+                "its worktree was removed while no daft process looked after it (its supervisor was killed or stopped); its processes were ended".into(),
+            );
+            job.ended_at = Some(runs::now());
+            let _ = run.write_job(&job);
+        }
+    }
+    crate::stop::end_detached(&groups);
 }
 
 /// Starts the `worktree-post-remove` jobs of the removed worktree `record`, detached, in the
 /// main worktree. Returns whether there were any.
-fn post_remove(common_dir: &Path, record: &Record) -> Result<bool> {
-    let Some(fingerprint) = record.config.as_deref().and_then(Fingerprint::parse) else {
-        return Ok(false);
+fn post_remove(state: &State, record: &Record, printer: &Printer) -> Result<bool> {
+    let run_in = main_worktree(state.common_dir())?;
+    let plan = match crate::resolve::teardown(state, record, run_in)? {
+        Resolution::Ready(plan) => plan,
+        Resolution::Refused(refusal) => {
+            printer.notice(&refusal.message);
+            return Ok(false);
+        }
+        Resolution::Nothing(_) => return Ok(false),
     };
-    let Some((main, local)) = Store::new(common_dir).contents(&fingerprint) else {
-        eprintln!(
-            "daft: {} is gone; its worktree-post-remove jobs did not run: the config it had is no longer trusted",
-            record.path.display()
-        );
-        return Ok(false);
-    };
-    let sources = Sources::from_trusted(main, local);
-    let config = sources.parse()?;
-    let Some(event) = config.event(event::WORKTREE_POST_REMOVE) else {
-        return Ok(false);
-    };
-    let mut event = event.clone();
-    for job in &mut event.jobs {
-        job.background = true; // nothing waits for a teardown
-    }
-    let common = event::utf8(common_dir)?;
-    let run_in = main_worktree(common_dir)?;
-    let ctx = Context {
-        event: event::WORKTREE_POST_REMOVE.to_owned(),
-        worktree: event::utf8(&record.path)?,
-        run_in: Some(run_in.clone()),
-        identity: record.identity.clone(),
-        common_dir: common.clone(),
-        details: Details {
-            branch: record.branch.clone(),
-            commit: String::new(),
-            main_worktree: run_in.to_string(),
-        },
-        source: String::new(),
-        ports: crate::ports::held(common_dir, &record.identity.id),
-        config: record.config.clone(),
-        hook_args: Vec::new(),
-    };
-    let names = event.jobs.iter().map(|job| job.name.clone()).collect();
-    let run = Run::create_in(
-        &removed_root(common_dir).join(&record.identity.id),
-        &common,
-        &ctx.worktree,
-        event::WORKTREE_POST_REMOVE,
-        names,
+    let jobs: Vec<(String, bool)> = plan
+        .event
+        .jobs
+        .iter()
+        .map(|job| (job.name.clone(), true))
+        .collect();
+    let run = runs::Run::create(
+        state,
+        &state.removed(&record.identity.id),
+        &record.path,
+        plan.ctx.event.name(),
+        &jobs,
+        &[],
     )?;
-    crate::background::spawn_detached(&run, &ctx, &event)?;
+    crate::background::spawn_detached(&run, &plan)?;
     Ok(true)
 }
 
 /// The main worktree, as git lists it first (for a bare repository, which has none: the
 /// directory the common dir is in).
-fn main_worktree(common_dir: &Path) -> Result<Utf8PathBuf> {
+fn main_worktree(common_dir: &Path) -> Result<camino::Utf8PathBuf> {
     let list = crate::git::output(common_dir, &["worktree", "list", "--porcelain"])?;
     let mut lines = list.lines();
     let first = lines
@@ -217,21 +233,21 @@ fn main_worktree(common_dir: &Path) -> Result<Utf8PathBuf> {
         Some(path) if !bare => path,
         _ => common_dir.parent().unwrap_or(common_dir).to_owned(),
     };
-    event::utf8(&dir)
+    crate::worktree::utf8(&dir)
 }
 
-/// The identity of a removed worktree, for `log show --removed`.
-pub(crate) fn removed(common_dir: &Path) -> Vec<Record> {
-    let Ok(entries) = fs::read_dir(removed_root(common_dir)) else {
+/// The removed worktrees of the clone, for `log show --removed`.
+pub(crate) fn removed(state: &State) -> Vec<(Record, crate::state::WorktreeDir)> {
+    let Ok(entries) = fs::read_dir(state.removed_dir()) else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|e| {
             let id = e.file_name().to_string_lossy().into_owned();
-            let bytes = fs::read(e.path().join("worktree.json")).ok()?;
-            let record: Record = serde_json::from_slice(&bytes).ok()?;
-            (record.identity.id == id).then_some(record)
+            let dir = state.removed(&id);
+            let record = Record::read(&dir).ok().flatten()?;
+            (record.identity.id == id).then_some((record, dir))
         })
         .collect()
 }

@@ -9,61 +9,109 @@ use anyhow::{Context as _, Result};
 use signal_hook::iterator::Signals;
 
 use crate::background::{self, Supervisor};
-use crate::config::{EventConfig, FailMode};
+use crate::config::FailMode;
 use crate::duration::human;
 use crate::engine::{Engine, Msg, Output};
-use crate::job::Context;
+use crate::event::Event;
 use crate::printer::{Mark, Printer};
+use crate::resolve::Plan;
 use crate::runs::{Run, Status};
-use crate::sys;
+use crate::setup::{self, Claim, When};
+use crate::state::State;
+use crate::{registry, sys};
 
-/// Runs `event`'s jobs in `ctx`; returns the hook's exit code.
+/// How a call to [`run`] went.
+pub(crate) enum Ran {
+    /// The jobs ran (the background ones are under way): the hook's exit code.
+    Code(u8),
+    /// The worktree's setup had started already, in that run: nothing was started.
+    SetupStarted(String),
+}
+
+/// Runs `plan`'s jobs; returns the hook's exit code. A worktree's setup runs only when it is
+/// owed, unless `when` says the user asked for it by hand.
 pub(crate) fn run(
-    ctx: Context,
-    event: EventConfig,
+    plan: Plan,
     stdin: Option<Vec<u8>>,
     printer: &Arc<Printer>,
-) -> Result<u8> {
-    let names = event.jobs.iter().map(|job| job.name.clone()).collect();
-    crate::worktrees::seen(
-        ctx.common_dir.as_std_path(),
-        &ctx.identity,
-        ctx.worktree.as_std_path(),
-        &ctx.details.branch,
-        &ctx.event,
-        ctx.config.as_deref(),
-    )?;
-    let run = Run::create(
-        &ctx.common_dir,
-        &ctx.identity.id,
-        &ctx.worktree,
-        &ctx.event,
-        names,
-    )?;
-    let ours: Vec<bool> = event.jobs.iter().map(|job| !job.background).collect();
-    let supervisor = if ours.contains(&false) {
-        Some(
-            background::spawn(&run, &ctx, &event, stdin.as_deref())
-                .context("cannot start the background jobs")?,
-        )
-    } else {
-        None
+    when: When,
+) -> Result<Ran> {
+    let run = match begin(&plan, printer, when)? {
+        Ok(run) => run,
+        Err(started) => return Ok(started),
     };
-    let fail_mode = event.fail_mode;
+    let ours: Vec<bool> = plan.event.jobs.iter().map(|job| !job.background).collect();
+    // Always a supervisor: it runs the background jobs, and it outlives this process, so a
+    // synchronous job never runs without an owner when the hook is killed.
+    let supervisor = Some(
+        background::spawn(&run, &plan, stdin.as_deref())
+            .context("cannot start the supervisor of the jobs")?,
+    );
+    let fail_mode = plan.event.fail_mode;
     let mut engine = Engine::new(
         run,
-        ctx,
-        event,
+        plan.ctx,
+        plan.event,
         &ours,
         Output::Printed(Arc::clone(printer)),
         stdin,
+        Arc::clone(printer),
     );
     let interrupted = drive(&mut engine, supervisor, printer)?;
     summarise(&engine, printer);
     if let Some(signal) = interrupted {
-        return Ok(u8::try_from(128 + signal).unwrap_or(1));
+        return Ok(Ran::Code(u8::try_from(128 + signal).unwrap_or(1)));
     }
-    Ok(verdict(&engine, fail_mode, printer))
+    Ok(Ran::Code(verdict(&engine, fail_mode, printer)))
+}
+
+/// Starts all of `plan`'s jobs under a supervisor and returns at once: a setup nobody waits
+/// for at a terminal.
+pub(crate) fn start_detached(mut plan: Plan, printer: &Arc<Printer>, when: When) -> Result<Ran> {
+    plan.detached = true;
+    let run = match begin(&plan, printer, when)? {
+        Ok(run) => run,
+        Err(started) => return Ok(started),
+    };
+    background::spawn_detached(&run, &plan).context("cannot start the jobs")?;
+    Ok(Ran::Code(0))
+}
+
+/// Notes where the worktree is and makes the run (a setup run only if the setup is owed or
+/// asked for; otherwise the run it is in already).
+fn begin(plan: &Plan, printer: &Printer, when: When) -> Result<Result<Run, Ran>> {
+    for note in &plan.notes {
+        printer.notice(note);
+    }
+    let ctx = &plan.ctx;
+    let state = State::of(ctx.common_dir.as_std_path());
+    let jobs: Vec<(String, bool)> = plan
+        .event
+        .jobs
+        .iter()
+        .map(|job| (job.name.clone(), job.background))
+        .collect();
+    let worktree = ctx.worktree.as_std_path();
+    registry::update(&state, &ctx.identity, worktree, |record| {
+        record.branch.clone_from(&ctx.details.branch);
+        if ctx.config.is_some() {
+            record.config.clone_from(&ctx.config);
+        }
+    })?;
+    let owner = state.worktree(&ctx.identity.id);
+    let create =
+        |keep: &[&str]| Run::create(&state, &owner, worktree, ctx.event.name(), &jobs, keep);
+    if ctx.event == Event::WorktreePostCreate && ctx.identity.admin.is_some() {
+        return Ok(
+            match setup::claim(&state, &ctx.identity, worktree, when, create)? {
+                Claim::Mine(run) => Ok(run),
+                Claim::Started(run) => Err(Ran::SetupStarted(run)),
+            },
+        );
+    }
+    let setup_run = setup::run_of(&state, &ctx.identity);
+    let keep: Vec<&str> = setup_run.iter().map(String::as_str).collect();
+    Ok(Ok(create(&keep)?))
 }
 
 /// Runs the synchronous jobs to the end, reporting each outcome to the supervisor. Returns the
@@ -128,7 +176,7 @@ fn drive(
 /// The hook's exit code once every synchronous job has ended, with a line about failures.
 fn verdict(engine: &Engine, fail_mode: FailMode, printer: &Printer) -> u8 {
     let failed: Vec<&str> = engine
-        .records
+        .records()
         .iter()
         .filter(|record| {
             !record.background && matches!(record.status, Status::Failed | Status::TimedOut)
@@ -159,7 +207,7 @@ fn verdict(engine: &Engine, fail_mode: FailMode, printer: &Printer) -> u8 {
 
 fn summarise(engine: &Engine, printer: &Printer) {
     let items: Vec<(Mark, String)> = engine
-        .records
+        .records()
         .iter()
         .enumerate()
         .map(|(i, record)| {
@@ -168,12 +216,18 @@ fn summarise(engine: &Engine, printer: &Printer) {
                 return (Mark::Background, format!("{name} (background)"));
             }
             let took = engine.elapsed(i).map(human).unwrap_or_default();
+            let note = record
+                .note
+                .as_deref()
+                .map(|note| format!(" ({note})"))
+                .unwrap_or_default();
             match record.status {
-                Status::Succeeded => (Mark::Ok, format!("{name} {took}")),
+                Status::Succeeded if note.is_empty() => (Mark::Ok, format!("{name} {took}")),
+                Status::Succeeded => (Mark::Warned, format!("{name} {took}{note}")),
                 Status::Failed => match (record.exit_code, &record.reason) {
-                    (_, Some(reason)) => (Mark::Failed, format!("{name}: {reason}")),
-                    (Some(code), None) => (Mark::Failed, format!("{name} exit {code}")),
-                    (None, None) => (Mark::Failed, format!("{name} failed")),
+                    (_, Some(reason)) => (Mark::Failed, format!("{name}: {reason}{note}")),
+                    (Some(code), None) => (Mark::Failed, format!("{name} exit {code}{note}")),
+                    (None, None) => (Mark::Failed, format!("{name} failed{note}")),
                 },
                 Status::TimedOut => (Mark::Failed, format!("{name} timed out")),
                 Status::Cancelled => (Mark::Failed, format!("{name} cancelled")),

@@ -1,235 +1,143 @@
 //! Runs and their records. Each hook call with jobs is a run; each job of it has a record (its
-//! status, pid, times) and a log. They live under
-//! `<git-common-dir>/daft/worktrees/<worktree id>/runs/<run>/`, so every worktree of the clone
-//! can see them and they follow a worktree that moves: daft's own files at the top of a run's
-//! directory, the jobs' under `jobs/`, so no job name can collide with them. Every record has
-//! exactly one writer (the hook for synchronous jobs, the supervisor for background ones) and
-//! is replaced atomically, so readers need no lock. Records keep a fixed size on disk, so that
-//! when the disk fills a job's end can still be written over its start in place.
+//! status, pid, times) and a log, under the worktree's `runs/<run>/` (see `state`): daft's own
+//! files at the top of a run's directory, the jobs' under `jobs/`, so no job name can collide
+//! with them. Every record has exactly one writer (the hook for synchronous jobs, the
+//! supervisor for background ones) and is replaced atomically, so readers need no lock.
+//! Records keep a fixed size on disk, so that when the disk fills a job's end can still be
+//! written over its start in place.
+//!
+//! Runs are numbered by a counter of the clone, not named by the clock: a clock that jumps
+//! back cannot make an old run look new. A record that cannot be read is shown as `damaged`,
+//! never left out: a missing failure must not read as success.
 
 use std::fs;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::files::write_atomically;
-use crate::sys;
+use crate::files::{open_lock, write_atomically};
+use crate::state::{State, WorktreeDir};
+use crate::status::sane_time;
+pub(crate) use crate::status::{JobRecord, Status, now};
+pub(crate) use crate::sys::Pid;
 
 /// Runs kept per worktree, and the size all runs of a clone may take, before the oldest go.
 const KEEP_RUNS: usize = 20;
-const SIZE_CAP: u64 = 200 * 1024 * 1024;
+pub(crate) const SIZE_CAP: u64 = 200 * 1024 * 1024;
 /// The size every job record takes on disk (JSON, padded with spaces).
 const RECORD_SIZE: usize = 4096;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Status {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    TimedOut,
-    Cancelled,
-    Skipped,
-    /// Its process vanished without a recorded end.
-    Lost,
-}
-
-impl Status {
-    pub(crate) fn is_final(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running)
-    }
-
-    pub(crate) fn word(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::TimedOut => "timed-out",
-            Self::Cancelled => "cancelled",
-            Self::Skipped => "skipped",
-            Self::Lost => "lost",
-        }
-    }
-}
-
-/// A process, named so that a reused pid is not mistaken for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Pid {
-    pub(crate) pid: u32,
-    pub(crate) start: u64,
-}
-
-impl Pid {
-    pub(crate) fn of(pid: u32) -> Option<Self> {
-        sys::process_start_time(pid).map(|start| Self { pid, start })
-    }
-
-    pub(crate) fn current() -> Self {
-        Self::of(std::process::id()).unwrap_or(Self {
-            pid: std::process::id(),
-            start: 0,
-        })
-    }
-
-    pub(crate) fn alive(self) -> bool {
-        sys::process_alive(self.pid, self.start)
-    }
-}
-
-/// One job of a run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct JobRecord {
-    pub(crate) name: String,
-    pub(crate) background: bool,
-    pub(crate) status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) exit_code: Option<i32>,
-    /// Why it was skipped, failed to start, was cancelled or was lost.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) reason: Option<String>,
-    /// The job's process, which leads its process group.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) process: Option<Pid>,
-    /// The process that will record the job's end: the hook or the supervisor.
-    pub(crate) owner: Pid,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) started_at: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) ended_at: Option<f64>,
-}
-
-impl JobRecord {
-    pub(crate) fn pending(name: &str, background: bool, owner: Pid) -> Self {
-        Self {
-            name: name.to_owned(),
-            background,
-            status: Status::Pending,
-            exit_code: None,
-            reason: None,
-            process: None,
-            owner,
-            started_at: None,
-            ended_at: None,
-        }
-    }
-
-    /// Whether the job ended so that what needs it may go on: it succeeded, or its own
-    /// condition (`only:`/`skip:`) skipped it.
-    pub(crate) fn went_well(&self) -> bool {
-        self.status == Status::Succeeded
-            || (self.status == Status::Skipped
-                && self
-                    .reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("only: ") || r.starts_with("skip: ")))
-    }
-
-    /// The record with times no clock could have written (negative, not finite, far in the
-    /// future) dropped, so nothing downstream computes with them.
-    fn repaired(mut self) -> Self {
-        let (started, ended) = (sane_time(self.started_at), sane_time(self.ended_at));
-        if (started, ended) != (self.started_at, self.ended_at) {
-            self.reason
-                .get_or_insert_with(|| "its record was damaged; times dropped".into());
-        }
-        self.started_at = started;
-        self.ended_at = ended.filter(|end| started.is_none_or(|start| *end >= start));
-        self
-    }
-
-    /// The status as it really is: a job recorded as pending or running whose process and owner
-    /// are both gone is `lost`.
-    pub(crate) fn resolve(mut self) -> Self {
-        if self.status.is_final() {
-            return self;
-        }
-        let job_alive = self.process.is_some_and(Pid::alive);
-        if !job_alive && !self.owner.alive() {
-            self.status = Status::Lost;
-            self.reason =
-                Some("its process ended without a recorded result (daft was killed?)".into());
-        }
-        self
-    }
-}
 
 /// What a run was.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RunMeta {
     pub(crate) id: String,
     pub(crate) event: String,
-    pub(crate) worktree: Utf8PathBuf,
+    pub(crate) worktree: PathBuf,
     pub(crate) started_at: f64,
     /// In config order.
     pub(crate) jobs: Vec<String>,
 }
 
 pub(crate) struct Run {
-    pub(crate) dir: Utf8PathBuf,
+    pub(crate) dir: PathBuf,
     pub(crate) meta: RunMeta,
+    /// Why `run.json` could not be read, when it could not: the jobs are then those that
+    /// have records.
+    pub(crate) damaged: Option<String>,
 }
 
 impl Run {
-    /// Starts a new run of `event` in `worktree`, pruning old runs first.
+    /// Starts a new run of `event` in `worktree` under `owner` (a worktree's directory, or a
+    /// removed one's), pruning old runs first; `keep` names runs that must stay (the
+    /// worktree's setup run). Every job is recorded pending, owned by this process, before
+    /// anyone can see the run.
     pub(crate) fn create(
-        common_dir: &Utf8Path,
-        id: &str,
-        worktree: &Utf8Path,
+        state: &State,
+        owner: &WorktreeDir,
+        worktree: &Path,
         event: &str,
-        jobs: Vec<String>,
+        jobs: &[(String, bool)],
+        keep: &[&str],
     ) -> Result<Self> {
-        let owner = common_dir.join("daft").join("worktrees").join(id);
-        Self::create_in(owner.as_std_path(), common_dir, worktree, event, jobs)
-    }
-
-    /// Starts a new run in `owner`'s `runs` directory (a worktree's, or a removed one's).
-    pub(crate) fn create_in(
-        owner: &std::path::Path,
-        common_dir: &Utf8Path,
-        worktree: &Utf8Path,
-        event: &str,
-        jobs: Vec<String>,
-    ) -> Result<Self> {
-        let parent = crate::event::utf8(&owner.join("runs"))?;
-        prune(common_dir, &parent);
-        let started_at = now();
-        let id = format!(
-            "{:013}-{}",
-            (started_at * 1000.0) as u64,
-            std::process::id()
-        );
-        let dir = parent.join(&id);
+        let parent = owner.runs();
+        prune(state, &parent, keep);
+        let id = format!("{:012}-{}", next_seq(state)?, std::process::id());
+        let final_dir = parent.join(&id);
+        // Made under a temporary name and renamed whole: no reader sees a run without records.
+        let dir = parent.join(format!(".{id}.new"));
         fs::create_dir_all(dir.join("jobs"))
-            .with_context(|| format!("cannot create the run directory {dir}"))?;
+            .with_context(|| format!("cannot create the run directory {}", dir.display()))?;
         let meta = RunMeta {
             id,
             event: event.to_owned(),
             worktree: worktree.to_owned(),
-            started_at,
-            jobs,
+            started_at: now(),
+            jobs: jobs.iter().map(|(name, _)| name.clone()).collect(),
         };
-        write_json(&dir.join("run.json"), &meta)?;
-        Ok(Self { dir, meta })
-    }
-
-    pub(crate) fn open(dir: &Utf8Path) -> Result<Self> {
-        let mut meta: RunMeta = read_json(&dir.join("run.json"))?;
-        meta.started_at = sane_time(Some(meta.started_at)).unwrap_or(0.0);
-        Ok(Self {
-            dir: dir.to_owned(),
+        let mut run = Self {
+            dir,
             meta,
-        })
+            damaged: None,
+        };
+        let owner = Pid::current();
+        for (name, background) in jobs {
+            run.write_job(&JobRecord::pending(name, *background, owner))?;
+        }
+        write_json(&run.dir.join("run.json"), &run.meta)?;
+        fs::rename(&run.dir, &final_dir)
+            .with_context(|| format!("cannot create the run directory {}", final_dir.display()))?;
+        run.dir = final_dir;
+        Ok(run)
     }
 
-    pub(crate) fn log_path(&self, job: &str) -> Utf8PathBuf {
+    /// The run in `dir`. A `run.json` that cannot be read gives a damaged run whose jobs are
+    /// those with records.
+    pub(crate) fn open(dir: &Path) -> Self {
+        match read_json::<RunMeta>(&dir.join("run.json")) {
+            Ok(mut meta) => {
+                meta.started_at = sane_time(Some(meta.started_at)).unwrap_or(0.0);
+                Self {
+                    dir: dir.to_owned(),
+                    meta,
+                    damaged: None,
+                }
+            }
+            Err(err) => {
+                let id = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let mut jobs: Vec<String> = fs::read_dir(dir.join("jobs"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|e| {
+                        let name = e.file_name().into_string().ok()?;
+                        name.strip_suffix(".json").map(str::to_owned)
+                    })
+                    .collect();
+                jobs.sort();
+                Self {
+                    dir: dir.to_owned(),
+                    meta: RunMeta {
+                        id,
+                        event: "(unknown: its record is damaged)".into(),
+                        worktree: PathBuf::new(),
+                        started_at: 0.0,
+                        jobs,
+                    },
+                    damaged: Some(format!("{err:#}")),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn log_path(&self, job: &str) -> PathBuf {
         self.dir.join("jobs").join(format!("{job}.log"))
     }
 
-    fn record_path(&self, job: &str) -> Utf8PathBuf {
+    fn record_path(&self, job: &str) -> PathBuf {
         self.dir.join("jobs").join(format!("{job}.json"))
     }
 
@@ -243,108 +151,146 @@ impl Run {
             bytes.push(b'\n');
         }
         let path = self.record_path(&record.name);
-        write_atomically(path.as_std_path(), &bytes)
+        write_atomically(&path, &bytes)
             .or_else(|err| overwrite_in_place(&path, &bytes).map_err(|_| err))
     }
 
-    /// A job's record, with `lost` resolved and damaged values repaired. A record being
-    /// rewritten in place may be read half-written: reading again gives the whole.
-    pub(crate) fn job(&self, name: &str) -> Option<JobRecord> {
+    /// A job's record, with `lost` resolved and damaged values repaired; a record that cannot
+    /// be read is `damaged`. A record being rewritten in place may be read half-written:
+    /// reading again gives the whole.
+    pub(crate) fn job(&self, name: &str) -> JobRecord {
         let path = self.record_path(name);
+        let mut last = String::new();
         for attempt in 0..3 {
-            match read_json::<JobRecord>(&path) {
-                Ok(record) => return Some(record.repaired().resolve()),
-                Err(_) if path.exists() && attempt < 2 => {
-                    std::thread::sleep(std::time::Duration::from_millis(2));
+            match read_record(&path) {
+                Ok(record) if record.name == name => return record.repaired().resolve(),
+                Ok(record) => {
+                    last = format!(
+                        "its record names another job ({})",
+                        crate::escape::text(&record.name)
+                    );
                 }
-                Err(_) => return None,
+                Err(err) => last = err,
+            }
+            if attempt < 2 {
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
         }
-        None
+        JobRecord::damaged(name, format!("its record cannot be read: {last}"))
     }
 
     /// The job records in config order, with `lost` resolved.
     pub(crate) fn jobs(&self) -> Vec<JobRecord> {
-        self.meta
-            .jobs
-            .iter()
-            .filter_map(|name| self.job(name))
-            .collect()
+        self.meta.jobs.iter().map(|name| self.job(name)).collect()
     }
 
     /// Where `daft hooks cancel` leaves word for the supervisor that a job's end is a cancellation.
-    pub(crate) fn cancel_marker(&self, job: &str) -> Utf8PathBuf {
+    pub(crate) fn cancel_marker(&self, job: &str) -> PathBuf {
         self.dir.join("jobs").join(format!("{job}.cancel"))
     }
 }
 
-/// Where the runs of worktree `id` live.
-pub(crate) fn worktree_dir(common_dir: &Utf8Path, id: &str) -> Utf8PathBuf {
-    common_dir
-        .join("daft")
-        .join("worktrees")
-        .join(id)
-        .join("runs")
+/// Reads a job record: the JSON value at its start (what follows is padding, whatever became
+/// of it).
+fn read_record(path: &Path) -> Result<JobRecord, String> {
+    let bytes = fs::read(path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => "it is missing".to_owned(),
+        _ => err.to_string(),
+    })?;
+    let mut values = serde_json::Deserializer::from_slice(&bytes).into_iter::<JobRecord>();
+    match values.next() {
+        Some(Ok(record)) => Ok(record),
+        Some(Err(err)) => Err(format!("not a job record ({err})")),
+        None => Err("it is empty".to_owned()),
+    }
 }
 
-/// The runs directories of every worktree of the clone.
-fn all_worktree_dirs(common_dir: &Utf8Path) -> Vec<Utf8PathBuf> {
-    let root = common_dir.join("daft").join("worktrees");
-    root.read_dir_utf8().map_or_else(
-        |_| Vec::new(),
-        |entries| entries.flatten().map(|e| e.path().join("runs")).collect(),
-    )
-}
-
-/// The runs of one worktree, newest first.
-pub(crate) fn list(common_dir: &Utf8Path, id: &str) -> Vec<Run> {
-    list_in(&worktree_dir(common_dir, id))
-}
-
-/// The runs in a `runs` directory, newest first.
-pub(crate) fn list_in(runs_dir: &Utf8Path) -> Vec<Run> {
-    let mut dirs = run_dirs(runs_dir);
+/// The runs of one worktree (or removed worktree), newest first.
+pub(crate) fn list(owner: &WorktreeDir) -> Vec<Run> {
+    let mut dirs = run_dirs(&owner.runs());
     dirs.reverse();
-    dirs.iter().filter_map(|dir| Run::open(dir).ok()).collect()
+    dirs.iter().map(|dir| Run::open(dir)).collect()
 }
 
-/// Run directories under one worktree's directory, oldest first (ids sort by time).
-fn run_dirs(parent: &Utf8Path) -> Vec<Utf8PathBuf> {
-    let Ok(entries) = parent.read_dir_utf8() else {
+/// Run directories under a `runs` directory, oldest first (ids sort by the clone's counter).
+fn run_dirs(parent: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(parent) else {
         return Vec::new();
     };
     let mut dirs: Vec<_> = entries
         .flatten()
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|entry| entry.path().to_owned())
+        .filter(|entry| !entry.file_name().as_encoded_bytes().starts_with(b"."))
+        .map(|entry| entry.path())
         .collect();
     dirs.sort();
     dirs
 }
 
+/// The next number of the clone's run counter, taken under its lock. A counter that cannot
+/// be read starts again above every run there is.
+fn next_seq(state: &State) -> Result<u64> {
+    fs::create_dir_all(state.root())
+        .with_context(|| format!("cannot create {}", state.root().display()))?;
+    let _lock = open_lock(&state.seq_lock())?;
+    let current = fs::read_to_string(state.seq())
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| highest_run(state));
+    let next = current + 1;
+    write_atomically(state.seq(), next.to_string().as_bytes())?;
+    Ok(next)
+}
+
+/// The highest run number of the clone, from the runs' names.
+fn highest_run(state: &State) -> u64 {
+    all_run_dirs(state)
+        .iter()
+        .filter_map(|dir| {
+            let name = dir.file_name()?.to_str()?;
+            name.split('-').next()?.parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Every run directory of the clone, live worktrees' and removed ones'.
+fn all_run_dirs(state: &State) -> Vec<PathBuf> {
+    [state.worktrees_dir(), state.removed_dir()]
+        .iter()
+        .filter_map(|root| fs::read_dir(root).ok())
+        .flat_map(std::iter::Iterator::flatten)
+        .flat_map(|e| run_dirs(&WorktreeDir::at(e.path()).runs()))
+        .collect()
+}
+
 /// Drops the oldest finished runs of this worktree beyond [`KEEP_RUNS`], then the oldest
 /// finished runs of the clone while all of them take more than [`SIZE_CAP`]. Best effort: a
-/// run that cannot be removed now is removed another time.
-fn prune(common_dir: &Utf8Path, worktree_dir: &Utf8Path) {
-    let finished = |dir: &Utf8Path| {
-        Run::open(dir).map_or(true, |run| {
-            run.jobs().iter().all(|job| job.status.is_final())
-        })
+/// run that cannot be removed now is removed another time. Runs named in `keep` stay.
+fn prune(state: &State, worktree_runs: &Path, keep: &[&str]) {
+    let removable = |dir: &Path| {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        !keep.contains(&name)
+            && Run::open(dir)
+                .jobs()
+                .iter()
+                .all(|job| job.status.is_final())
     };
-    let mine = run_dirs(worktree_dir);
+    let mine = run_dirs(worktree_runs);
     let excess = mine.len().saturating_sub(KEEP_RUNS - 1);
-    for dir in mine.iter().take(excess).filter(|dir| finished(dir)) {
+    for dir in mine.iter().take(excess).filter(|dir| removable(dir)) {
         let _ = fs::remove_dir_all(dir);
     }
-    let mut all: Vec<(String, Utf8PathBuf, u64)> = all_worktree_dirs(common_dir)
-        .iter()
-        .flat_map(|dir| run_dirs(dir))
+    let mut all: Vec<(String, PathBuf, u64)> = all_run_dirs(state)
+        .into_iter()
         .map(|dir| {
-            (
-                dir.file_name().unwrap_or_default().to_owned(),
-                dir.clone(),
-                dir_size(&dir) + dir_size(&dir.join("jobs")),
-            )
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let size = dir_size(&dir) + dir_size(&dir.join("jobs"));
+            (name, dir, size)
         })
         .collect();
     let mut total: u64 = all.iter().map(|(_, _, size)| size).sum();
@@ -353,14 +299,14 @@ fn prune(common_dir: &Utf8Path, worktree_dir: &Utf8Path) {
         if total <= SIZE_CAP {
             break;
         }
-        if finished(&dir) && fs::remove_dir_all(&dir).is_ok() {
+        if removable(&dir) && fs::remove_dir_all(&dir).is_ok() {
             total -= size;
         }
     }
 }
 
-fn dir_size(dir: &Utf8Path) -> u64 {
-    dir.read_dir_utf8().map_or(0, |entries| {
+fn dir_size(dir: &Path) -> u64 {
+    fs::read_dir(dir).map_or(0, |entries| {
         entries
             .flatten()
             .filter_map(|e| e.metadata().ok())
@@ -378,27 +324,22 @@ pub(crate) struct Unseen {
     pub(crate) exit_code: Option<i32>,
 }
 
-fn unseen_path(common_dir: &Utf8Path, id: &str) -> Utf8PathBuf {
-    common_dir
-        .join("daft")
-        .join("worktrees")
-        .join(id)
-        .join("unseen-failures")
-}
-
 /// Leaves word of a background failure for the next daft call in that worktree.
-pub(crate) fn note_failure(common_dir: &Utf8Path, id: &str, failure: &Unseen) {
+pub(crate) fn note_failure(owner: &WorktreeDir, failure: &Unseen) {
     use std::io::Write as _;
-    let path = unseen_path(common_dir, id);
     let line = serde_json::to_string(failure).unwrap_or_default();
-    if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(&path) {
+    if let Ok(mut file) = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(owner.unseen_failures())
+    {
         let _ = writeln!(file, "{line}");
     }
 }
 
 /// Takes the unseen background failures of a worktree (so each is told once).
-pub(crate) fn take_failures(common_dir: &Utf8Path, id: &str) -> Vec<Unseen> {
-    let path = unseen_path(common_dir, id);
+pub(crate) fn take_failures(owner: &WorktreeDir) -> Vec<Unseen> {
+    let path = owner.unseen_failures();
     let taken = path.with_extension(format!("taken-{}", std::process::id()));
     if fs::rename(&path, &taken).is_err() {
         return Vec::new();
@@ -410,15 +351,9 @@ pub(crate) fn take_failures(common_dir: &Utf8Path, id: &str) -> Vec<Unseen> {
         .collect()
 }
 
-/// `time` if it is a Unix time a clock could have written: not before 2000, not more than a
-/// day ahead.
-fn sane_time(time: Option<f64>) -> Option<f64> {
-    time.filter(|t| t.is_finite() && *t >= 946_684_800.0 && *t <= now() + 86_400.0)
-}
-
 /// Writes `bytes` over the start of the existing file at `path`, in the blocks it holds: no
 /// new space is needed. Only for same-sized records.
-fn overwrite_in_place(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
+fn overwrite_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = fs::OpenOptions::new()
@@ -431,18 +366,88 @@ fn overwrite_in_place(path: &Utf8Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)
 }
 
-pub(crate) fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn write_json<T: Serialize>(path: &Utf8Path, value: &T) -> Result<()> {
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_vec_pretty(value).context("cannot encode a run record")?;
-    write_atomically(path.as_std_path(), &text)
+    write_atomically(path, &text)
 }
 
-pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Utf8Path) -> Result<T> {
-    let text = fs::read(path).with_context(|| format!("cannot read {path}"))?;
-    serde_json::from_slice(&text).with_context(|| format!("{path} is not a valid record"))
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        anyhow::bail!("{} is empty", path.display());
+    }
+    serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a valid record", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, status: Status) -> JobRecord {
+        JobRecord {
+            status,
+            ..JobRecord::pending(name, true, Pid { pid: 1, start: 1 })
+        }
+    }
+
+    #[test]
+    fn a_record_with_damaged_padding_still_reads_and_a_damaged_one_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Run {
+            dir: dir.path().to_owned(),
+            meta: RunMeta {
+                id: "1".into(),
+                event: "x".into(),
+                worktree: PathBuf::new(),
+                started_at: 0.0,
+                jobs: vec!["a".into(), "b".into(), "c".into()],
+            },
+            damaged: None,
+        };
+        fs::create_dir_all(dir.path().join("jobs")).unwrap();
+        run.write_job(&record("a", Status::Failed)).unwrap();
+        // Zero the padding: the JSON at the start is whole.
+        let path = run.record_path("a");
+        let mut bytes = fs::read(&path).unwrap();
+        let end = bytes.iter().position(|&b| b == b' ').unwrap();
+        bytes[end..].fill(0);
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(run.job("a").status, Status::Failed);
+        // Emptied, and never written: damaged, with the reason.
+        run.write_job(&record("b", Status::Succeeded)).unwrap();
+        fs::write(run.record_path("b"), b"").unwrap();
+        let b = run.job("b");
+        assert_eq!(b.status, Status::Damaged);
+        assert!(b.reason.unwrap().contains("empty"));
+        let c = run.job("c");
+        assert_eq!(c.status, Status::Damaged);
+        assert!(!c.status.went_well() && c.status.is_final());
+    }
+
+    #[test]
+    fn an_unreadable_run_json_gives_a_damaged_run_with_the_jobs_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("000000000007-1");
+        fs::create_dir_all(run_dir.join("jobs")).unwrap();
+        fs::write(run_dir.join("run.json"), b"").unwrap();
+        fs::write(run_dir.join("jobs/warm.json"), b"{").unwrap();
+        let run = Run::open(&run_dir);
+        assert!(run.damaged.is_some());
+        assert_eq!(run.meta.jobs, ["warm"]);
+        assert_eq!(run.jobs()[0].status, Status::Damaged);
+    }
+
+    #[test]
+    fn run_numbers_grow_whatever_the_clock_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::of(dir.path());
+        let a = next_seq(&state).unwrap();
+        let b = next_seq(&state).unwrap();
+        assert!(b > a);
+        fs::write(state.seq(), b"garbage").unwrap();
+        let owner = state.worktree("x_000000");
+        fs::create_dir_all(owner.runs().join("000000000041-9")).unwrap();
+        assert_eq!(next_seq(&state).unwrap(), 42);
+    }
 }

@@ -71,6 +71,19 @@ impl Schedule {
         Some(ready)
     }
 
+    /// Job `i`, handed out by [`Schedule::next`], did not start after all: it waits again.
+    pub(crate) fn unstart(&mut self, i: usize) {
+        if self.slots[i] == Slot::Running && self.ours[i] {
+            self.slots[i] = Slot::Waiting;
+            self.running -= 1;
+        }
+    }
+
+    /// At most `limit` jobs (at least one) run at once from now on.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.max(1);
+    }
+
     /// Records that job `i` finished. Returns the jobs now skipped because of it (directly or
     /// through another skipped job), each with the need that did not succeed.
     pub(crate) fn finish(&mut self, i: usize, outcome: Outcome) -> Vec<(usize, usize)> {

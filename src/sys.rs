@@ -3,6 +3,30 @@
 
 use std::io;
 
+/// A process, named so that a reused pid is not mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Pid {
+    pub(crate) pid: u32,
+    pub(crate) start: u64,
+}
+
+impl Pid {
+    pub(crate) fn of(pid: u32) -> Option<Self> {
+        process_start_time(pid).map(|start| Self { pid, start })
+    }
+
+    pub(crate) fn current() -> Self {
+        Self::of(std::process::id()).unwrap_or(Self {
+            pid: std::process::id(),
+            start: 0,
+        })
+    }
+
+    pub(crate) fn alive(self) -> bool {
+        process_alive(self.pid, self.start)
+    }
+}
+
 /// Signals daft sends to jobs.
 pub(crate) use libc::{SIGHUP, SIGINT, SIGKILL, SIGTERM};
 
@@ -36,14 +60,97 @@ pub(crate) fn executable(path: &std::path::Path) -> bool {
     unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
 }
 
-/// Whether any process of group `pgid` is still alive.
-pub(crate) fn group_alive(pgid: u32) -> bool {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+/// Whether anything of group `pgid` exists, zombies included.
+pub(crate) fn group_exists(pgid: u32) -> bool {
+    let Ok(group) = libc::pid_t::try_from(pgid) else {
         return false;
     };
+    if group <= 1 {
+        return false;
+    }
     // SAFETY: signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(-pgid, 0) };
+    let rc = unsafe { libc::kill(-group, 0) };
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether any process of group `pgid` is still alive. A zombie (ended, waiting for a parent
+/// that does not reap it, a stopped supervisor's child) is not.
+pub(crate) fn group_alive(pgid: u32) -> bool {
+    if !group_exists(pgid) {
+        return false;
+    }
+    // Something of the group exists: is any of it more than a zombie?
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(stat_fields)
+        .any(|fields| fields.pgrp == pgid && fields.state != 'Z')
+}
+
+/// What daft reads of `/proc/<pid>/stat`.
+pub(crate) struct Stat {
+    pub(crate) state: char,
+    pub(crate) pgrp: u32,
+    pub(crate) session: u32,
+    pub(crate) start: u64,
+}
+
+/// The fields of `/proc/<pid>/stat` daft uses.
+pub(crate) fn stat_fields(pid: u32) -> Option<Stat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        session: fields.get(3)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Whether process `pid` is stopped (SIGSTOP, or traced): it cannot act until resumed.
+pub(crate) fn stopped(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|s| matches!(s.state, 'T' | 't'))
+}
+
+/// Sends `signal` to the process `process`, if it is still that process.
+pub(crate) fn kill_pid(process: Pid, signal: i32) {
+    if !process.alive() {
+        return;
+    }
+    let Ok(pid) = libc::pid_t::try_from(process.pid) else {
+        return;
+    };
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) only sends a signal; it touches no memory of ours.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Lowers the calling process's CPU priority to the lowest (nice 19) and its I/O priority to
+/// the lowest of the best-effort class, so that what it does yields to the user's own work.
+/// Async-signal-safe: for use between fork and exec. Failure leaves things as they were.
+pub(crate) fn lower_priority() {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    const IOPRIO_CLASS_BE: libc::c_long = 2;
+    const IOPRIO_CLASS_SHIFT: libc::c_long = 13;
+    // SAFETY: setpriority(2) and ioprio_set(2) on the calling process touch no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0 as libc::c_long,
+            (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | 7,
+        );
+    }
 }
 
 /// Starts a new session in a child between fork and exec, so the child has no controlling
@@ -84,19 +191,77 @@ pub(crate) fn cloexec_inherited_fds() {
 /// The start time of process `pid` in clock ticks since boot, from `/proc/<pid>/stat`; with
 /// the pid it names one process even after the pid is reused.
 pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ')' come field 3 (state) onwards; starttime is field 22.
-    let starttime = rest.split_whitespace().nth(19)?;
-    let state = rest.split_whitespace().next()?;
-    if state == "Z" {
-        return None; // a zombie has finished; only its parent's wait is missing
-    }
-    starttime.parse().ok()
+    let stat = stat_fields(pid)?;
+    // A zombie has finished; only its parent's wait is missing.
+    (stat.state != 'Z').then_some(stat.start)
 }
 
 /// Whether the process `pid` that started at `start_time` is still running.
 pub(crate) fn process_alive(pid: u32, start_time: u64) -> bool {
     process_start_time(pid) == Some(start_time)
+}
+
+/// Makes the calling process a child subreaper: orphans among its descendants become its
+/// children. Returns whether the kernel agreed.
+pub(crate) fn set_child_subreaper() -> bool {
+    // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER only sets a flag of the calling process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
+}
+
+/// Blocks until a child of this process has ended, and names it without reaping it; `None`
+/// when there is no child.
+pub(crate) fn wait_any_ended() -> Option<u32> {
+    // SAFETY: waitid(2) writes only into `info`, a zeroed siginfo_t we own; WNOWAIT leaves the
+    // child to be reaped by whoever waits for it.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(libc::P_ALL, 0, &raw mut info, libc::WEXITED | libc::WNOWAIT);
+        if rc != 0 {
+            return None;
+        }
+        u32::try_from(info.si_pid()).ok().filter(|&pid| pid > 0)
+    }
+}
+
+/// Reaps the ended child `pid`, if it has ended.
+pub(crate) fn reap(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    let mut status = 0;
+    // SAFETY: waitpid(2) writes only into `status`, which we own.
+    unsafe {
+        libc::waitpid(pid, &raw mut status, libc::WNOHANG);
+    }
+}
+
+/// The children of process `pid`, from `/proc/<pid>/task/*/children`.
+pub(crate) fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The environment process `pid` started with (the same user's processes only).
+pub(crate) fn environ(pid: u32) -> Vec<(String, String)> {
+    let Ok(bytes) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return Vec::new();
+    };
+    bytes
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let text = std::str::from_utf8(entry).ok()?;
+            let (k, v) = text.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
 }

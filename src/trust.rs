@@ -1,21 +1,26 @@
 //! The trust store: sha256 fingerprints of config contents the user has reviewed, kept in the
 //! git common dir (one trust covers every worktree of the clone; nothing in a checked-out tree
 //! can write it). Anything odd about the store means "untrusted", and says why.
+//!
+//! What may run is a [`Trusted`]: a config whose bytes were checked against the store, which
+//! nothing else can construct, so the fingerprint a run records is the one that was checked.
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::config::Sources;
-use crate::files::write_atomically;
+use crate::config::{Config, Sources};
+use crate::error::ConfigError;
+use crate::escape::hex;
+use crate::files::{open_lock, write_atomically};
+use crate::state::State;
 
-const HEADER: &str =
-    "# daft trust store v1: <sha256 of config>[+<sha256 of daft.local.yml>] <unix time trusted>";
+const HEADER: &str = "# daft trust store v1: <sha256 of config>[+<sha256 of daft.local.yml>] <unix time trusted>; a line starting with ! was untrusted by the user";
 
 /// What a config's content hashes to: the config, and its local overrides if present.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +38,9 @@ impl Fingerprint {
 
     /// A fingerprint as recorded (`<sha256>[+<sha256>]`).
     pub(crate) fn parse(text: &str) -> Option<Self> {
+        if text.starts_with('!') {
+            return None;
+        }
         parse_record(&format!("{text} 0")).map(|record| Self(record.fingerprint))
     }
 
@@ -47,21 +55,13 @@ impl std::fmt::Display for Fingerprint {
     }
 }
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 /// Whether a config may run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Status {
     Trusted,
     /// Nothing was ever trusted in this clone.
     Untrusted,
-    /// Something was trusted before, but not this content.
+    /// Something else was trusted before, but not this content.
     Changed,
     /// The store cannot be read as a store: treated as untrusted.
     Unreadable(String),
@@ -78,11 +78,38 @@ impl Status {
     }
 }
 
-/// One trusted fingerprint.
+/// A config that may run: its exact bytes, checked against the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Trusted {
+    sources: Sources,
+    fingerprint: Fingerprint,
+}
+
+impl Trusted {
+    pub(crate) fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    pub(crate) fn parse(&self) -> Result<Config, ConfigError> {
+        self.sources.parse()
+    }
+}
+
+/// Why the content kept for a fingerprint cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// The user no longer trusts it.
+    NotTrusted,
+    /// Its copy is missing or no longer hashes to its name.
+    Damaged(String),
+}
+
+/// One trusted (or, `revoked`, explicitly untrusted) fingerprint.
 #[derive(Debug, Clone)]
 struct Record {
     fingerprint: String,
     when: u64,
+    revoked: bool,
 }
 
 /// The store of one clone, at `<git-common-dir>/daft/trust/`.
@@ -91,10 +118,48 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(common_dir: &Path) -> Self {
+    pub(crate) fn new(state: &State) -> Self {
         Self {
-            dir: common_dir.join("daft").join("trust"),
+            dir: state.trust_dir(),
         }
+    }
+
+    /// `sources` as a config that may run, or why not.
+    pub(crate) fn check(&self, sources: Sources) -> Result<Trusted, (Sources, Status)> {
+        let fingerprint = Fingerprint::of(&sources);
+        match self.status(&fingerprint) {
+            Status::Trusted => Ok(Trusted {
+                sources,
+                fingerprint,
+            }),
+            status => Err((sources, status)),
+        }
+    }
+
+    /// The content kept for `fingerprint`, as a config that may run (a removed worktree's
+    /// teardown), or why not.
+    pub(crate) fn kept(&self, fingerprint: &Fingerprint) -> Result<Trusted, Kept> {
+        if self.status(fingerprint) != Status::Trusted {
+            return Err(Kept::NotTrusted);
+        }
+        let mut hashes = fingerprint.0.split('+');
+        let main = hashes.next().unwrap_or_default();
+        let damaged = |hash: &str| {
+            Kept::Damaged(format!(
+                "the copy of the trusted config {} is missing or damaged",
+                self.blob_path(hash).display()
+            ))
+        };
+        let main = self.blob(main).ok_or_else(|| damaged(main))?;
+        let local = match hashes.next() {
+            Some(hash) => Some(self.blob(hash).ok_or_else(|| damaged(hash))?),
+            None => None,
+        };
+        let sources = Sources::from_trusted(main, local);
+        Ok(Trusted {
+            fingerprint: Fingerprint::of(&sources),
+            sources,
+        })
     }
 
     fn records_path(&self) -> PathBuf {
@@ -107,37 +172,28 @@ impl Store {
     }
 
     pub(crate) fn status(&self, fingerprint: &Fingerprint) -> Status {
-        match self.read() {
-            Err(reason) => Status::Unreadable(reason),
-            Ok(records) if records.iter().any(|r| r.fingerprint == fingerprint.0) => {
-                Status::Trusted
-            }
-            Ok(records) if records.is_empty() => Status::Untrusted,
-            Ok(_) => Status::Changed,
+        let records = match self.read() {
+            Err(reason) => return Status::Unreadable(reason),
+            Ok(records) => records,
+        };
+        let mine = records.iter().find(|r| r.fingerprint == fingerprint.0);
+        match mine {
+            Some(record) if !record.revoked => Status::Trusted,
+            Some(_) => Status::Untrusted,
+            None if records.iter().all(|r| r.revoked) => Status::Untrusted,
+            None => Status::Changed,
         }
     }
 
     /// The trusted config content last recorded, to show what changed since.
     pub(crate) fn last_trusted_config(&self) -> Option<Vec<u8>> {
         let records = self.read().ok()?;
-        let last = records.iter().max_by_key(|r| r.when)?;
+        let last = records
+            .iter()
+            .filter(|r| !r.revoked)
+            .max_by_key(|r| r.when)?;
         let hash = last.fingerprint.split('+').next()?;
         self.blob(hash)
-    }
-
-    /// The contents (config, local overrides) of `fingerprint`, if it is trusted and its
-    /// copies are kept.
-    pub(crate) fn contents(&self, fingerprint: &Fingerprint) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
-        if self.status(fingerprint) != Status::Trusted {
-            return None;
-        }
-        let mut hashes = fingerprint.0.split('+');
-        let main = self.blob(hashes.next()?)?;
-        let local = match hashes.next() {
-            Some(hash) => Some(self.blob(hash)?),
-            None => None,
-        };
-        Some((main, local))
     }
 
     /// The contents (config, local overrides) of every trusted fingerprint whose copies are
@@ -148,6 +204,7 @@ impl Store {
         };
         records
             .iter()
+            .filter(|record| !record.revoked)
             .filter_map(|record| {
                 let mut hashes = record.fingerprint.split('+');
                 let main = self.blob(hashes.next()?)?;
@@ -207,10 +264,10 @@ impl Store {
 
     /// Records `sources` as trusted: a copy of the content for later diffs, then the record,
     /// written under a lock and atomically. A store that could not be read is set aside, not
-    /// overwritten.
-    pub(crate) fn trust(&self, sources: &Sources) -> Result<()> {
+    /// overwritten; the sentence returned says so.
+    pub(crate) fn trust(&self, sources: &Sources) -> Result<(Trusted, Option<String>)> {
         let fingerprint = Fingerprint::of(sources);
-        self.with_lock(|records| {
+        let note = self.with_lock(|records| {
             for source in std::iter::once(&sources.main).chain(&sources.local) {
                 let hash = hex(&Sha256::digest(&source.bytes));
                 write_atomically(self.blob_path(&hash), &source.bytes)?;
@@ -219,24 +276,40 @@ impl Store {
             records.push(Record {
                 fingerprint: fingerprint.0.clone(),
                 when: now(),
+                revoked: false,
             });
             Ok(())
-        })
+        })?;
+        let trusted = Trusted {
+            sources: sources.clone(),
+            fingerprint,
+        };
+        Ok((trusted, note))
     }
 
-    /// Removes the record for `fingerprint`. Returns whether there was one.
+    /// Stops trusting `fingerprint`, and remembers that the user said so (so its status reads
+    /// `untrusted`, not `changed`). Returns whether it was trusted.
     pub(crate) fn untrust(&self, fingerprint: &Fingerprint) -> Result<bool> {
         let mut removed = false;
         self.with_lock(|records| {
-            let before = records.len();
+            removed = records
+                .iter()
+                .any(|r| r.fingerprint == fingerprint.0 && !r.revoked);
             records.retain(|r| r.fingerprint != fingerprint.0);
-            removed = records.len() != before;
+            records.push(Record {
+                fingerprint: fingerprint.0.clone(),
+                when: now(),
+                revoked: true,
+            });
             Ok(())
         })?;
         Ok(removed)
     }
 
-    fn with_lock(&self, change: impl FnOnce(&mut Vec<Record>) -> Result<()>) -> Result<()> {
+    fn with_lock(
+        &self,
+        change: impl FnOnce(&mut Vec<Record>) -> Result<()>,
+    ) -> Result<Option<String>> {
         if self.dir.symlink_metadata().is_ok_and(|meta| !meta.is_dir()) {
             bail!(
                 "{} is not a directory; move it aside and run this again",
@@ -246,6 +319,7 @@ impl Store {
         fs::create_dir_all(self.dir.join("blobs"))
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let _lock = open_lock(&self.dir.join("lock"))?;
+        let mut note = None;
         let mut records = match self.read() {
             Ok(records) => records,
             Err(reason) => {
@@ -254,11 +328,10 @@ impl Store {
                 if records.symlink_metadata().is_ok() {
                     fs::rename(&records, &aside)
                         .with_context(|| format!("cannot move {} aside", records.display()))?;
-                    eprintln!(
-                        "daft: the trust store was unreadable ({}); moved it to {} and started a new one",
-                        crate::escape::text(&reason),
-                        crate::escape::text(&aside.to_string_lossy())
-                    );
+                    note = Some(format!(
+                        "the trust store was unreadable ({reason}); moved it to {} and started a new one",
+                        aside.display()
+                    ));
                 }
                 Vec::new()
             }
@@ -266,28 +339,19 @@ impl Store {
         change(&mut records)?;
         let mut text = format!("{HEADER}\n");
         for record in &records {
-            let _ = writeln!(text, "{} {}", record.fingerprint, record.when);
+            let mark = if record.revoked { "!" } else { "" };
+            let _ = writeln!(text, "{mark}{} {}", record.fingerprint, record.when);
         }
-        write_atomically(self.records_path(), text.as_bytes())
+        write_atomically(self.records_path(), text.as_bytes())?;
+        Ok(note)
     }
 }
 
-/// Opens (creating) a lock file without following a symlink planted in its place.
-pub(crate) fn open_lock(path: &Path) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .with_context(|| format!("cannot open the lock {}", path.display()))?;
-    lock.lock()
-        .with_context(|| format!("cannot lock {}", path.display()))?;
-    Ok(lock)
-}
-
 fn parse_record(line: &str) -> Option<Record> {
+    let (revoked, line) = match line.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
     let mut fields = line.split(' ');
     let fingerprint = fields.next()?;
     let when = fields.next()?.parse().ok()?;
@@ -298,6 +362,7 @@ fn parse_record(line: &str) -> Option<Record> {
     well_formed.then(|| Record {
         fingerprint: fingerprint.to_owned(),
         when,
+        revoked,
     })
 }
 

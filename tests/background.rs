@@ -163,7 +163,7 @@ fn cancel_stops_a_job_and_its_group() {
     assert_eq!(status(&repo, &wt, "warm"), "cancelled");
     repo.daft_in(&wt, &["hooks", "cancel"])
         .ok()
-        .stdout_has("no background jobs are running");
+        .stderr_has("daft: no background jobs are running");
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn start_and_remove_go_through_git_and_its_hooks() {
     let pid = job(&repo, &wt, "warm")["pid"].as_u64().unwrap() as u32;
     repo.daft(&["remove", wt.to_str().unwrap()])
         .ok()
-        .stdout_has("cancelled warm");
+        .stderr_has("daft: cancelled warm");
     assert!(!wt.exists());
     assert!(!group_alive(pid));
 }
@@ -251,7 +251,7 @@ fn remove_changes_nothing_when_git_would_refuse() {
     repo.git(&["worktree", "unlock", wt.to_str().unwrap()]).ok();
     repo.daft(&["remove", wt.to_str().unwrap()])
         .ok()
-        .stdout_has("cancelled warm");
+        .stderr_has("daft: cancelled warm");
 }
 
 fn find_record(dir: &Path, name: &str) -> Option<PathBuf> {

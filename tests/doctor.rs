@@ -123,16 +123,16 @@ fn a_worktree_no_hook_announced_is_told_how_to_set_itself_up() {
     repo.git_in(&wt, &["checkout", "-q", "quiet"]).ok();
     repo.daft(&["doctor"])
         .fails_with(1)
-        .stdout_has("was never set up")
-        .stdout_has("daft hooks run worktree-post-create");
+        .stdout_has("its setup is pending: no hook announced this worktree")
+        .stdout_has("daft hooks wait");
     repo.daft_in(&wt, &["hooks", "log", "show"])
         .ok()
         .stderr_has("this worktree was never set up")
-        .stderr_has("daft hooks run worktree-post-create");
+        .stderr_has("daft hooks wait")
+        .stdout_has("setup: pending");
     let again = repo.daft_in(&wt, &["hooks", "log", "show"]).ok();
     assert!(!again.stderr().contains("never set up"), "told once");
-    repo.daft_in(&wt, &["hooks", "run", "worktree-post-create"])
-        .ok();
+    repo.daft_in(&wt, &["hooks", "wait"]).ok();
     assert!(wt.join("set-up").exists());
     repo.daft(&["doctor"]).ok();
 }

@@ -238,7 +238,7 @@ fn hooks_run_respects_trust() {
     let repo = TestRepo::new().daft_yml(&diamond("true"));
     repo.daft(&["hooks", "run", "worktree-post-create"])
         .fails_with(1)
-        .stderr_has("untrusted");
+        .stderr_has("daft.yml is not trusted yet; no jobs ran");
 }
 
 #[test]

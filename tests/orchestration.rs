@@ -54,8 +54,8 @@ fn ports_are_distinct_free_stable_and_released() {
     assert_eq!(ports_of(&wt0), before);
     repo.daft_in(&wt0, &["env"])
         .ok()
-        .stdout_has(&format!("export DAFT_PORT_WEB={}", before.0))
-        .stdout_has(&format!("export DAFT_PORT_DB_MAIN={}", before.1));
+        .stdout_has(&format!("export DAFT_PORT_WEB='{}'", before.0))
+        .stdout_has(&format!("export DAFT_PORT_DB_MAIN='{}'", before.1));
     // Released with the worktree.
     repo.daft(&["remove", "--force", wt0.to_str().unwrap()])
         .ok();

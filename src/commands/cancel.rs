@@ -1,21 +1,28 @@
-//! `daft hooks cancel [JOB]`: stop this worktree's background jobs (also used by `daft remove`).
+//! `daft hooks cancel [JOB]`: stop this worktree's background jobs (also used by `daft
+//! remove`). Every wait has a deadline: a supervisor that is stopped or gone cannot make a
+//! cancel hang, and what could not be ended is said.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
 use crate::cli::CancelArgs;
-use crate::event::Worktree;
-use crate::runs::{self, JobRecord, Run, Status};
-use crate::{engine, sys};
+use crate::printer::Printer;
+use crate::runs::{self, JobRecord, Pid, Run, Status};
+use crate::worktree::Worktree;
+use crate::{engine, stop, sys};
 
 pub(crate) fn cancel(args: &CancelArgs) -> Result<u8> {
+    let printer = Printer::stderr();
     let wt = Worktree::open(&super::current_dir()?)?;
-    let cancelled = cancel_jobs(&wt, args.job.as_deref())?;
+    let cancelled = cancel_jobs(&wt, args.job.as_deref(), &printer)?;
     if cancelled.is_empty() {
         match &args.job {
-            Some(job) => println!("no background job `{job}` is running in this worktree"),
-            None => println!("no background jobs are running in this worktree"),
+            Some(job) => printer.notice(&format!(
+                "no background job `{}` is running in this worktree",
+                crate::escape::text(job)
+            )),
+            None => printer.notice("no background jobs are running in this worktree"),
         }
     }
     for name in cancelled {
@@ -25,11 +32,18 @@ pub(crate) fn cancel(args: &CancelArgs) -> Result<u8> {
 }
 
 /// Cancels the pending and running background jobs of `wt` (or only `only`): marks them for
-/// their supervisor, sends SIGTERM to each job's process group, SIGKILL to what is left after
-/// the grace period, and waits for the records to say so. Returns the jobs cancelled.
-pub(crate) fn cancel_jobs(wt: &Worktree, only: Option<&str>) -> Result<Vec<String>> {
+/// their supervisor, ends each job's process group and what it left outside it (SIGTERM,
+/// SIGKILL after the grace period), and waits — with a deadline — for the records to say so,
+/// writing them itself when their supervisor cannot. Returns the jobs cancelled.
+pub(crate) fn cancel_jobs(
+    wt: &Worktree,
+    only: Option<&str>,
+    printer: &Printer,
+) -> Result<Vec<String>> {
+    let owner = wt.state().worktree(&wt.identity.id);
     let mut targets: Vec<(Run, Vec<JobRecord>)> = Vec::new();
-    for run in runs::list(&wt.common_dir, &wt.identity.id) {
+    let mut processes: Vec<Pid> = Vec::new();
+    for run in runs::list(&owner) {
         let jobs: Vec<JobRecord> = run
             .jobs()
             .into_iter()
@@ -42,45 +56,48 @@ pub(crate) fn cancel_jobs(wt: &Worktree, only: Option<&str>) -> Result<Vec<Strin
         for record in &jobs {
             crate::files::write_atomically(run.cancel_marker(&record.name), b"")
                 .context("cannot leave the cancel request for the supervisor")?;
-            if let Some(process) = record.process.filter(|p| p.alive()) {
-                sys::kill_group(process.pid, sys::SIGTERM);
-            }
+            processes.extend(record.process.filter(|p| p.alive()));
+            processes.extend(stop::leftovers(&run, &record.name));
         }
         if !jobs.is_empty() {
             targets.push((run, jobs));
         }
     }
-    let deadline = Instant::now() + engine::GRACE;
-    let mut killed = false;
-    loop {
-        let alive: Vec<u32> = targets
+    if !stop::end(&processes, engine::GRACE) {
+        let left: Vec<String> = processes
             .iter()
-            .flat_map(|(_, jobs)| jobs.iter().filter_map(|r| r.process))
-            .map(|p| p.pid)
-            .filter(|&pgid| sys::group_alive(pgid))
+            .filter(|p| p.alive())
+            .map(|p| p.pid.to_string())
             .collect();
-        if alive.is_empty() {
-            break;
-        }
-        if Instant::now() >= deadline && !killed {
-            for &pgid in &alive {
-                sys::kill_group(pgid, sys::SIGKILL);
-            }
-            killed = true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        printer.warn(&format!(
+            "some processes did not end within {} of SIGKILL (pids {}); they may be stuck in the kernel (uninterruptible I/O)",
+            crate::duration::human(Duration::from_secs(2)),
+            left.join(", ")
+        ));
     }
-    // The supervisor records the end; if it is gone, we do.
+    // The supervisor records the end; if it is gone or stopped, we do.
     let settle = Instant::now() + Duration::from_secs(2);
     for (run, record) in targets
         .iter()
         .flat_map(|(run, jobs)| jobs.iter().map(move |job| (run, job)))
     {
-        while run.job(&record.name).is_some_and(|r| !r.status.is_final()) {
-            if !record.owner.alive() || Instant::now() >= settle {
-                let mut ended = record.clone();
+        loop {
+            let now = run.job(&record.name);
+            if now.status.is_final() {
+                break;
+            }
+            let owner_absent = !now.owner.alive() || sys::stopped(now.owner.pid);
+            if owner_absent || Instant::now() >= settle {
+                let mut ended = now.clone();
                 ended.status = Status::Cancelled;
-                ended.reason = Some("cancelled by `daft hooks cancel`".into());
+                ended.reason = Some(if sys::stopped(now.owner.pid) {
+                    format!(
+                        "cancelled by `daft hooks cancel` (its supervisor, pid {}, is stopped)",
+                        now.owner.pid
+                    )
+                } else {
+                    "cancelled by `daft hooks cancel`".into()
+                });
                 ended.ended_at = Some(runs::now());
                 run.write_job(&ended)?;
                 break;

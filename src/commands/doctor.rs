@@ -1,18 +1,18 @@
 //! `daft doctor`: will git call daft here, and if not, why and what to do. It only reads.
 //! Exit 0 when all is well, 1 otherwise.
 
-use std::path::Path;
-
 use anyhow::Result;
 
 use crate::config::Sources;
 use crate::escape;
+use crate::event::Event;
 use crate::install::status::{self, Finding};
 use crate::install::{Mode, events};
 use crate::printer::for_terminal;
 use crate::repo::Repo;
+use crate::setup::{self, Standing};
+use crate::state::State;
 use crate::trust::{Fingerprint, Status, Store};
-use crate::worktrees;
 
 pub(crate) fn run() -> Result<u8> {
     let repo = Repo::discover(&super::current_dir()?)?;
@@ -58,14 +58,19 @@ fn config(repo: &Repo) -> Vec<Finding> {
                 "no daft.yml in this worktree: nothing for daft to run here".into(),
             )];
         }
-        Err(err) => return vec![bad(err.to_string(), "see `daft validate`".into())],
+        Err(err) => {
+            return vec![bad(
+                err.to_string(),
+                "replace it with a regular file of at most 256 KiB".into(),
+            )];
+        }
     };
     let mut out = Vec::new();
     if let Err(err) = repo.check_owner() {
         out.push(bad(format!("{err:#}"), "see above".into()));
         return out;
     }
-    match Store::new(&repo.common_dir).status(&Fingerprint::of(&sources)) {
+    match Store::new(&State::of(&repo.common_dir)).status(&Fingerprint::of(&sources)) {
         Status::Trusted => out.push(ok(format!("{} is trusted", sources.file_name()))),
         status => out.push(bad(
             format!(
@@ -79,37 +84,58 @@ fn config(repo: &Repo) -> Vec<Finding> {
     match sources.parse() {
         Ok(config) => out.push(ok(format!(
             "its events: {}",
-            config.events.keys().cloned().collect::<Vec<_>>().join(", ")
+            config
+                .events
+                .keys()
+                .map(|event| event.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
-        Err(err) => out.push(bad(err.to_string(), "daft validate".into())),
+        Err(err) => out.push(bad(
+            err.to_string(),
+            format!(
+                "edit {} at the place named (`daft validate` lists every problem)",
+                sources.file_name()
+            ),
+        )),
     }
     out
 }
 
-/// Linked worktrees made without a hook (a libgit2 tool, `--no-checkout`, before daft was
-/// installed) whose setup never ran.
+/// Linked worktrees whose setup is owed and has not run (made while the config was untrusted,
+/// or that no hook announced), or whose setup failed or cannot be told.
 fn setup(repo: &Repo) -> Vec<Finding> {
-    let Ok(list) = crate::git::output(&repo.common_dir, &["worktree", "list", "--porcelain"])
-    else {
-        return Vec::new();
-    };
+    let state = State::of(&repo.common_dir);
     let mut out = Vec::new();
-    for path in list.lines().filter_map(|l| l.strip_prefix("worktree ")) {
-        let path = Path::new(path);
-        let Ok(other) = Repo::discover(path) else {
+    for (_, path) in crate::worktree::linked(&repo.common_dir) {
+        let Some(path) = path.filter(|p| p.join(".git").exists()) else {
             continue;
         };
-        if other.is_linked() && worktrees::needs_setup(&other) {
-            out.push(bad(
+        let Ok(other) = Repo::discover(&path) else {
+            continue;
+        };
+        let owed = match crate::resolve::check(&other, Some(Event::WorktreePostCreate)) {
+            Ok(checked) => checked.config.event(Event::WorktreePostCreate).is_some(),
+            Err(crate::resolve::Resolution::Nothing(_)) => false,
+            Err(_) => true,
+        };
+        let Ok(identity) = crate::worktree::Identity::of(&other) else {
+            continue;
+        };
+        let standing = setup::standing(&state, &identity, owed);
+        let shown = escape::shell_quote(&path);
+        match &standing {
+            Standing::Pending(_) => out.push(bad(
+                format!("the worktree {}: {}", path.display(), standing.describe()),
+                format!("cd {shown} && daft hooks wait (runs it once the config is trusted)"),
+            )),
+            Standing::Failed(_) | Standing::Unknown(_) => out.push(bad(
+                format!("the worktree {}: {}", path.display(), standing.describe()),
                 format!(
-                    "the worktree {} was never set up (no hook announced it)",
-                    path.display()
+                    "cd {shown} && daft hooks log show, then daft hooks run worktree-post-create"
                 ),
-                format!(
-                    "cd {} && daft hooks run worktree-post-create",
-                    escape::shell_quote(path)
-                ),
-            ));
+            )),
+            _ => {}
         }
     }
     out
@@ -137,7 +163,7 @@ fn managers(repo: &Repo) -> Vec<(&'static str, String)> {
     let exists = |rel: &str| root.is_some_and(|r| r.join(rel).exists());
     let hooks_dirs: Vec<_> = [
         Some(repo.common_dir.join("hooks")),
-        crate::install::hooks_path::effective(root.unwrap_or(&repo.common_dir), &[])
+        crate::install::setting::effective(root.unwrap_or(&repo.common_dir), &[])
             .ok()
             .flatten()
             .map(|s| root.unwrap_or(&repo.common_dir).join(s.value)),

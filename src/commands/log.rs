@@ -11,43 +11,92 @@ use serde_json::json;
 use crate::cli::ShowArgs;
 use crate::duration::human;
 use crate::error::usage;
-use crate::event::Worktree;
+use crate::event::Event;
 use crate::printer::Printer;
+use crate::resolve::{self, Resolution};
 use crate::runs::{self, Run, Status};
+use crate::setup::{self, Standing};
+use crate::worktree::Worktree;
+
+/// The most of a log `--json` puts in its document.
+const JSON_LOG_LIMIT: u64 = 16 * 1024 * 1024;
 
 pub(crate) fn show(args: &ShowArgs) -> Result<u8> {
     let wt = Worktree::open(&super::current_dir()?)?;
     if args.removed {
         return show_removed(&wt, args);
     }
+    let setup = setup_standing(&wt);
     if !args.json {
         super::hook::tell_background_failures(&wt, &Printer::stderr());
     }
-    let runs = runs::list(&wt.common_dir, &wt.identity.id);
+    let runs = runs::list(&wt.state().worktree(&wt.identity.id));
     match &args.job {
-        None if args.json => print_json(&json!({ "worktree": wt.root, "runs": runs_json(&runs) })),
-        None if runs.is_empty() => {
-            println!("no runs yet in {}", crate::escape::text(wt.root.as_str()));
-            Ok(0)
+        None if args.json => print_json(&json!({
+            "worktree": wt.root,
+            "setup": setup_json(&setup),
+            "runs": runs_json(&runs),
+        })),
+        None => {
+            if let Some(line) = setup_line(&setup) {
+                println!("{line}");
+            }
+            if runs.is_empty() {
+                println!("no runs yet in {}", crate::escape::text(wt.root.as_str()));
+                return Ok(0);
+            }
+            print_table(&runs)
         }
-        None => print_table(&runs),
         Some(job) => print_log(&runs, job, args),
     }
 }
 
+/// Where this worktree's setup stands (reading the config, never running anything).
+fn setup_standing(wt: &Worktree) -> Standing {
+    let owed = match resolve::check(&wt.repo, Some(Event::WorktreePostCreate)) {
+        Ok(checked) => checked.config.event(Event::WorktreePostCreate).is_some(),
+        Err(Resolution::Nothing(_)) => false,
+        Err(_) => true,
+    };
+    setup::standing(&wt.state(), &wt.identity, owed)
+}
+
+/// The line `log show` opens with when the setup is not simply done.
+fn setup_line(standing: &Standing) -> Option<String> {
+    match standing {
+        Standing::NotOwed | Standing::Done(_) => None,
+        Standing::Pending(_) => Some(format!(
+            "setup: pending — {}; `daft hooks wait` runs it",
+            standing
+                .describe()
+                .trim_start_matches("its setup is pending: ")
+        )),
+        other => Some(format!(
+            "setup: {}",
+            other.describe().trim_start_matches("its setup is ")
+        )),
+    }
+}
+
+fn setup_json(standing: &Standing) -> serde_json::Value {
+    let (state, run) = match standing {
+        Standing::NotOwed => ("not-owed", None),
+        Standing::Pending(_) => ("pending", None),
+        Standing::Running(run) => ("running", Some(run)),
+        Standing::Done(run) => ("done", Some(run)),
+        Standing::Failed(run) => ("failed", Some(run)),
+        Standing::Unknown(_) => ("unknown", None),
+    };
+    json!({ "state": state, "run": run, "about": standing.describe() })
+}
+
 /// The teardown runs of the clone's removed worktrees, newest worktree first.
 fn show_removed(wt: &Worktree, args: &ShowArgs) -> Result<u8> {
-    let common = wt.common_dir.as_std_path();
-    let mut removed: Vec<(crate::worktrees::Record, Vec<Run>)> = crate::removal::removed(common)
-        .into_iter()
-        .map(|record| {
-            let dir = crate::removal::removed_root(common)
-                .join(&record.identity.id)
-                .join("runs");
-            let runs = crate::event::utf8(&dir).map_or_else(|_| Vec::new(), |d| runs::list_in(&d));
-            (record, runs)
-        })
-        .collect();
+    let mut removed: Vec<(crate::registry::Record, Vec<Run>)> =
+        crate::removal::removed(&wt.state())
+            .into_iter()
+            .map(|(record, dir)| (record, runs::list(&dir)))
+            .collect();
     removed.sort_by(|a, b| {
         let latest = |runs: &[Run]| runs.first().map_or(0.0, |r| r.meta.started_at);
         latest(&b.1).total_cmp(&latest(&a.1))
@@ -87,13 +136,21 @@ fn print_table(runs: &[Run]) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let now = runs::now();
     for run in runs {
-        writeln!(
-            out,
-            "{}  {} ago  (run {})",
-            run.meta.event,
-            human(secs(now - run.meta.started_at)),
-            run.meta.id
-        )?;
+        match &run.damaged {
+            None => writeln!(
+                out,
+                "{}  {} ago  (run {})",
+                run.meta.event,
+                human(secs(now - run.meta.started_at)),
+                run.meta.id
+            )?,
+            Some(why) => writeln!(
+                out,
+                "run {}: its record is damaged ({}); its jobs as far as they can be read:",
+                run.meta.id,
+                crate::escape::text(why)
+            )?,
+        }
         for job in run.jobs() {
             let took = match (job.started_at, job.ended_at) {
                 (Some(start), Some(end)) => human(secs(end - start)),
@@ -112,7 +169,9 @@ fn print_table(runs: &[Run]) -> Result<u8> {
                 .unwrap_or_default();
             let line = format!(
                 "  {:<24} {:<20} {:>8}  {kind}{reason}",
-                job.name, status, took
+                crate::escape::text(&job.name),
+                status,
+                took
             );
             writeln!(out, "{}", line.trim_end())?;
         }
@@ -135,7 +194,8 @@ fn runs_json(runs: &[Run]) -> Vec<serde_json::Value> {
                     json!({
                         "name": job.name,
                         "background": job.background,
-                        "status": job.status,
+                        "status": job.status.word(),
+                        "by_condition": job.status == Status::SkippedByCondition,
                         "exit_code": job.exit_code,
                         "reason": job.reason,
                         "pid": job.process.map(|p| p.pid),
@@ -143,10 +203,17 @@ fn runs_json(runs: &[Run]) -> Vec<serde_json::Value> {
                         "ended_at": job.ended_at,
                         "duration_secs": job.started_at.map(|s| job.ended_at.unwrap_or_else(runs::now) - s),
                         "log": run.log_path(&job.name),
+                        "note": job.note,
                     })
                 })
                 .collect();
-            json!({ "id": run.meta.id, "event": run.meta.event, "started_at": run.meta.started_at, "jobs": jobs })
+            json!({
+                "id": run.meta.id,
+                "event": run.meta.event,
+                "started_at": run.meta.started_at,
+                "damaged": run.damaged,
+                "jobs": jobs,
+            })
         })
         .collect()
 }
@@ -164,7 +231,8 @@ fn print_json(doc: &serde_json::Value) -> Result<u8> {
 fn print_log(runs: &[Run], job: &str, args: &ShowArgs) -> Result<u8> {
     let Some((run, record)) = runs
         .iter()
-        .find_map(|run| run.job(job).map(|record| (run, record)))
+        .find(|run| run.meta.jobs.iter().any(|name| name == job))
+        .map(|run| (run, run.job(job)))
     else {
         usage!(
             "no run of a job named `{}` here; `daft hooks log show` lists the runs",
@@ -172,9 +240,17 @@ fn print_log(runs: &[Run], job: &str, args: &ShowArgs) -> Result<u8> {
         );
     };
     if args.json {
-        let log = std::fs::read(run.log_path(job)).unwrap_or_default();
-        let doc =
-            json!({ "run": run.meta.id, "job": record, "log": String::from_utf8_lossy(&log) });
+        let mut log = Vec::new();
+        let size = std::fs::metadata(run.log_path(job)).map_or(0, |m| m.len());
+        if let Ok(file) = std::fs::File::open(run.log_path(job)) {
+            file.take(JSON_LOG_LIMIT).read_to_end(&mut log)?;
+        }
+        let doc = json!({
+            "run": run.meta.id,
+            "job": record,
+            "log": String::from_utf8_lossy(&log),
+            "log_truncated": size > JSON_LOG_LIMIT,
+        });
         writeln!(
             std::io::stdout().lock(),
             "{}",
@@ -187,13 +263,16 @@ fn print_log(runs: &[Run], job: &str, args: &ShowArgs) -> Result<u8> {
     let mut offset = 0;
     loop {
         // Read the record before the log, so the last lines written before the end are shown.
-        let done = run.job(job).is_none_or(|record| record.status.is_final());
+        let done = run.job(job).status.is_final();
         if let Ok(mut file) = std::fs::File::open(&path) {
+            let len = file.metadata().map_or(0, |m| m.len());
+            if len < offset {
+                // The log was cut to its cap while we followed it: go on from its new end.
+                offset = 0;
+            }
             file.seek(SeekFrom::Start(offset))?;
-            let mut chunk = Vec::new();
-            file.read_to_end(&mut chunk)?;
-            offset += chunk.len() as u64;
-            out.write_all(&chunk)?;
+            // Streamed: a log of any size is shown without being held in memory.
+            offset += std::io::copy(&mut file, &mut out)?;
             out.flush()?;
         }
         if !args.follow || done {

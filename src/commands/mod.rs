@@ -1,13 +1,14 @@
 //! One file per command; each takes its parsed arguments and returns the exit code.
 
 mod cancel;
-pub(crate) mod completions;
+mod completions;
 mod doctor;
 mod env;
 mod hook;
 mod install;
 mod log;
 mod man;
+mod remove;
 mod run;
 mod schema;
 mod shell_init;
@@ -19,6 +20,10 @@ mod wait;
 use anyhow::{Context as _, Result};
 
 use crate::cli::{Cli, Command, HooksCommand, LogCommand};
+use crate::event::Event;
+use crate::printer::Printer;
+use crate::repo::Repo;
+use crate::state::State;
 
 pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
     if matches!(
@@ -43,29 +48,51 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Hooks(HooksCommand::Run(args)) => run::run(&args),
         Command::Hooks(HooksCommand::Log(LogCommand::Show(args))) => log::show(&args),
         Command::Hooks(HooksCommand::Cancel(args)) => cancel::cancel(&args),
+        Command::Hooks(HooksCommand::Wait(args)) => wait::run(&args),
         Command::Start(args) => start::start(&args),
-        Command::Remove(args) => start::remove(&args),
+        Command::Remove(args) => remove::remove(&args),
         Command::Env(args) => env::run(&args),
         Command::Schema => Ok(schema::run()),
         Command::Completions(args) => completions::run(&args),
         Command::ShellInit(args) => Ok(shell_init::run(&args)),
         Command::Man(args) => man::run(&args),
-        Command::Hooks(HooksCommand::Wait(args)) => wait::run(&args),
         Command::Validate => validate::run(),
-        Command::Supervise { run_dir } => crate::background::supervise(&utf8(&run_dir)?),
+        Command::Supervise { run_dir } => supervise(&run_dir),
         Command::Copy { from, to, paths } => crate::copy::run(&from, &to, &paths),
+        Command::End { targets } => Ok(crate::stop::run_helper(&targets)),
     }
 }
 
+/// `daft __supervise <run>`: a run's background jobs; when the supervisor reports that its
+/// worktree is gone, the worktree's teardown follows.
+fn supervise(run_dir: &std::path::Path) -> Result<u8> {
+    if let crate::supervisor::Ended::WorktreeGone(common) = crate::supervisor::supervise(run_dir)? {
+        crate::removal::sweep(&State::of(&common), None, &Printer::stderr());
+    }
+    Ok(0)
+}
+
 /// What a user should hear once about the repository they work in: that git no longer calls
-/// daft here (something took its hooks), or that this worktree was never set up.
+/// daft here (something took its hooks), or that this worktree's setup is still owed. Another
+/// user's repository is left as it is: nothing of daft's is read or changed there.
 fn tell_once() {
-    let Ok(repo) = current_dir().and_then(|cwd| crate::repo::Repo::discover(&cwd)) else {
+    let Ok(repo) = current_dir().and_then(|cwd| Repo::discover(&cwd)) else {
         return;
     };
-    crate::removal::sweep(&repo.common_dir);
-    let printer = crate::printer::Printer::stderr();
-    let marker = repo.common_dir.join("daft").join("unhooked-told");
+    if repo.check_owner().is_err() {
+        return;
+    }
+    let state = State::of(&repo.common_dir);
+    let printer = Printer::stderr();
+    let here = crate::worktree::Worktree::of(&repo).ok();
+    crate::removal::sweep(
+        &state,
+        here.as_ref()
+            .filter(|wt| wt.identity.admin.is_some())
+            .map(|wt| (wt.identity.id.as_str(), wt.root.as_std_path())),
+        &printer,
+    );
+    let marker = state.unhooked_told();
     match crate::install::status::unhooked(&repo) {
         Some(problem) => {
             let said = std::fs::read_to_string(&marker).unwrap_or_default();
@@ -82,7 +109,12 @@ fn tell_once() {
             let _ = crate::files::remove_if_present(&marker);
         }
     }
-    crate::worktrees::tell_if_not_set_up(&repo, &printer);
+    if let Some(wt) = here
+        && let Ok(checked) = crate::resolve::check(&repo, Some(Event::WorktreePostCreate))
+    {
+        let owed = checked.config.event(Event::WorktreePostCreate).is_some();
+        crate::setup::tell_if_pending(&state, &wt, owed, &printer);
+    }
 }
 
 /// The current directory.
@@ -90,13 +122,9 @@ fn current_dir() -> Result<std::path::PathBuf> {
     std::env::current_dir().context("cannot read the current directory")
 }
 
-fn utf8(path: &std::path::Path) -> Result<camino::Utf8PathBuf> {
-    crate::event::utf8(path)
-}
-
 /// The worktree around the current directory and its config, for the commands that act on it.
-fn here() -> Result<(crate::event::Worktree, Option<crate::config::Sources>)> {
-    let wt = crate::event::Worktree::open(&current_dir()?)?;
+fn here() -> Result<(crate::worktree::Worktree, Option<crate::config::Sources>)> {
+    let wt = crate::worktree::Worktree::open(&current_dir()?)?;
     let sources = crate::config::Sources::find(wt.root.as_std_path())?;
     Ok((wt, sources))
 }

@@ -7,51 +7,73 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::cli::RunArgs;
-use crate::config::EventConfig;
+use crate::config::{EventConfig, Sources};
 use crate::error::usage;
-use crate::event;
-use crate::job::Context;
+use crate::event::Event;
 use crate::printer::Printer;
-use crate::runner;
-use crate::trust::{self, Store};
+use crate::repo::Repo;
+use crate::resolve::{self, Absent, Resolution};
+use crate::runner::{self, Ran};
+use crate::setup::When;
 
 pub(crate) fn run(args: &RunArgs) -> Result<u8> {
-    let (wt, sources) = super::here()?;
-    let Some(sources) = sources else {
-        usage!("no daft.yml in {}; nothing to run", wt.root);
-    };
-    if !event::is_known(&args.event) {
+    let Some(event) = Event::parse(&args.event) else {
         usage!(
             "unknown event `{}`; expected {} or a git hook name",
             crate::escape::text(&args.event),
-            event::DAFT_EVENTS.join(", ")
+            Event::daft_names()
         );
-    }
-    let config = sources.parse()?;
-    let Some(event) = config.event(&args.event) else {
-        usage!("{} has no jobs for {}", sources.main.shown(), args.event);
     };
-    let event = match &args.job {
-        None => event.clone(),
-        Some(name) => only(event, name)?,
-    };
+    let repo = Repo::discover(&super::current_dir()?)?;
     if args.dry_run {
-        print_plan(&args.event, &event);
+        // Shows what would run without running anything: trust does not come into it.
+        let root = repo.work_tree()?;
+        let Some(sources) = Sources::find(root)? else {
+            usage!("no daft.yml in {}; nothing to run", root.display());
+        };
+        let config = sources.parse()?;
+        let Some(jobs) = config.event(event) else {
+            usage!("{} has no jobs for {event}", sources.main.shown());
+        };
+        let jobs = match &args.job {
+            None => jobs.clone(),
+            Some(name) => only(jobs, name)?,
+        };
+        print_plan(event, &jobs);
         return Ok(0);
     }
-    wt.repo.check_owner()?;
-    let status = Store::new(wt.common_dir.as_std_path()).status(&trust::Fingerprint::of(&sources));
-    if status != trust::Status::Trusted {
-        eprintln!(
-            "daft: {} is {}; no jobs ran. Review and trust it with `daft trust`",
-            sources.main.shown(),
-            status.word()
-        );
-        return Ok(1);
+    let mut plan = match resolve::resolve(&repo, event, &[])? {
+        Resolution::Ready(plan) => plan,
+        Resolution::Nothing(Absent::NoWorkTree) => {
+            repo.work_tree()?;
+            return Ok(0);
+        }
+        Resolution::Nothing(Absent::NoConfig) => {
+            usage!(
+                "no daft.yml in {}; nothing to run",
+                repo.work_tree()?.display()
+            );
+        }
+        Resolution::Nothing(Absent::NotNamed | Absent::NoJobs) => {
+            usage!("the config has no jobs for {event}");
+        }
+        Resolution::Refused(refusal) => {
+            // The config's own error, with its line and column, exits 2 like any config error.
+            if let Some(err) = refusal.error {
+                return Err((*err).into());
+            }
+            Printer::stderr().notice(&refusal.message);
+            return Ok(1);
+        }
+    };
+    if let Some(name) = &args.job {
+        plan.event = only(&plan.event, name)?;
     }
     let printer = Arc::new(Printer::stderr());
-    let ctx = Context::new(args.event.clone(), wt, Vec::new(), &config)?;
-    runner::run(ctx, event, None, &printer)
+    match runner::run(*plan, None, &printer, When::Asked)? {
+        Ran::Code(code) => Ok(code),
+        Ran::SetupStarted(_) => Ok(0),
+    }
 }
 
 /// The event with only job `name`, whose needs are taken as met.
@@ -73,7 +95,7 @@ fn only(event: &EventConfig, name: &str) -> Result<EventConfig> {
 
 /// Jobs grouped by how deep they are in the graph: each group can start once the ones before
 /// it are done.
-fn print_plan(name: &str, event: &EventConfig) {
+fn print_plan(name: Event, event: &EventConfig) {
     let needs = event.needs();
     let mut depth = vec![0usize; needs.len()];
     // The graph is acyclic (validated), so relaxing it as many times as there are jobs settles it.
@@ -87,10 +109,13 @@ fn print_plan(name: &str, event: &EventConfig) {
         crate::config::Parallel::AtMost(n) => format!("up to {n} at once"),
         crate::config::Parallel::Sequential => "one at a time, in file order".to_owned(),
     };
+    let fail_mode = match event.fail_mode {
+        crate::config::FailMode::Warn => "warn",
+        crate::config::FailMode::Abort => "abort",
+    };
     println!(
-        "{name}: {} jobs, {parallel}, fail_mode: {:?}",
-        event.jobs.len(),
-        event.fail_mode
+        "{name}: {} jobs, {parallel}, fail_mode: {fail_mode}",
+        event.jobs.len()
     );
     for step in 0..=depth.iter().copied().max().unwrap_or(0) {
         let jobs: Vec<String> = (0..needs.len())

@@ -1,9 +1,13 @@
 //! `daft hooks wait [JOB…] [--timeout DUR]`: the signal an editor, a script or a coding agent
-//! waits on instead of racing the setup. Waits for this worktree's latest run (or the latest
-//! run of each named job) to finish: exit 0 when every job succeeded (or was skipped by its
-//! own condition), 1 when any did not (named), 124 on timeout. Live progress on a terminal,
-//! one line otherwise; at once when nothing is running.
+//! waits on instead of racing the setup. In a linked worktree it first makes sure the setup
+//! has run: a pending setup with a trusted config is started (detached, exactly once) and
+//! waited for; one that cannot run (untrusted, invalid, another user's repository) is an
+//! error that says what to do. Then it waits for the setup run and the latest run (or the
+//! latest run of each named job): exit 0 when every job succeeded (or was skipped by its own
+//! condition), 1 when any did not or cannot be told, 2 when the setup cannot run, 124 on
+//! timeout. Progress on a terminal's status line; without one, a line every few seconds.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -11,35 +15,62 @@ use anyhow::Result;
 use crate::cli::WaitArgs;
 use crate::duration::human;
 use crate::error::usage;
-use crate::event::Worktree;
+use crate::event::Event;
 use crate::printer::Printer;
+use crate::repo::Repo;
+use crate::resolve::{self, Resolution};
+use crate::runner::{self, Ran};
 use crate::runs::{self, JobRecord, Run};
+use crate::setup::{self, Standing, When};
+use crate::worktree::Worktree;
+
+/// How often a line is printed without a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// A job waited for: the run it belongs to and its name.
-struct Target<'a> {
-    run: &'a Run,
+struct Target {
+    run: usize,
     name: String,
 }
 
 pub(crate) fn run(args: &WaitArgs) -> Result<u8> {
-    let wt = Worktree::open(&super::current_dir()?)?;
-    let history = runs::list(&wt.common_dir, &wt.identity.id);
-    let targets: Vec<Target> = if args.jobs.is_empty() {
-        let Some(latest) = history.first() else {
-            eprintln!("daft: no runs in this worktree; nothing to wait for");
-            return Ok(0);
-        };
-        latest
-            .meta
-            .jobs
-            .iter()
-            .map(|name| Target {
-                run: latest,
-                name: name.clone(),
-            })
-            .collect()
+    let printer = Arc::new(Printer::stderr());
+    let repo = Repo::discover(&super::current_dir()?)?;
+    let wt = Worktree::of(&repo)?;
+    let started = Instant::now();
+    let deadline = args.timeout.map(|t| started + t);
+    let setup_run = if args.jobs.is_empty() {
+        match ensure_setup(&repo, &wt, &printer)? {
+            Ok(run) => run,
+            Err(code) => return Ok(code),
+        }
     } else {
-        let mut targets = Vec::new();
+        None
+    };
+    let owner = wt.state().worktree(&wt.identity.id);
+    let history = runs::list(&owner);
+    let mut runs: Vec<&Run> = Vec::new();
+    let mut targets = Vec::new();
+    if args.jobs.is_empty() {
+        let setup = setup_run
+            .as_deref()
+            .and_then(|id| history.iter().find(|run| run.meta.id == id));
+        for run in setup.into_iter().chain(history.first()) {
+            if runs.iter().any(|r| r.meta.id == run.meta.id) {
+                continue;
+            }
+            runs.push(run);
+            let index = runs.len() - 1;
+            targets.extend(run.meta.jobs.iter().map(|name| Target {
+                run: index,
+                name: name.clone(),
+            }));
+        }
+        if runs.is_empty() {
+            printer.notice("no runs in this worktree and no setup owed; nothing to wait for");
+            return Ok(0);
+        }
+    } else {
         for name in &args.jobs {
             let Some(run) = history.iter().find(|run| run.meta.jobs.contains(name)) else {
                 usage!(
@@ -47,69 +78,139 @@ pub(crate) fn run(args: &WaitArgs) -> Result<u8> {
                     crate::escape::text(name)
                 );
             };
+            runs.push(run);
             targets.push(Target {
-                run,
+                run: runs.len() - 1,
                 name: name.clone(),
             });
         }
-        targets
-    };
-    let printer = Printer::stderr();
-    let started = Instant::now();
-    let deadline = args.timeout.map(|t| started + t);
+    }
+    let mut last_line = Instant::now();
     let records = loop {
-        let records: Vec<JobRecord> = targets.iter().filter_map(|t| t.run.job(&t.name)).collect();
-        let running: Vec<&JobRecord> = records.iter().filter(|r| !r.status.is_final()).collect();
-        if running.is_empty() {
+        let records: Vec<JobRecord> = targets.iter().map(|t| runs[t.run].job(&t.name)).collect();
+        let waiting: Vec<&JobRecord> = records.iter().filter(|r| !r.status.is_final()).collect();
+        if waiting.is_empty() {
             break records;
         }
-        if deadline.is_some_and(|at| Instant::now() >= at) {
-            printer.set_status(None);
-            let names: Vec<&str> = running.iter().map(|r| r.name.as_str()).collect();
-            eprintln!(
-                "daft: timed out after {} waiting for {}",
-                human(started.elapsed()),
-                names.join(", ")
-            );
-            return Ok(124);
-        }
         let now = runs::now();
-        let line: Vec<String> = running
+        let line: Vec<String> = waiting
             .iter()
             .map(|r| match r.started_at {
                 Some(at) => format!("{} {}", r.name, human(secs(now - at))),
                 None => format!("{} (pending)", r.name),
             })
             .collect();
-        printer.set_status(Some(format!("waiting for {}", line.join(" · "))));
+        let line = format!("waiting for {}", line.join(" · "));
+        if deadline.is_some_and(|at| Instant::now() >= at) {
+            printer.set_status(None);
+            let names: Vec<&str> = waiting.iter().map(|r| r.name.as_str()).collect();
+            printer.notice(&format!(
+                "timed out after {} waiting for {}",
+                human(started.elapsed()),
+                names.join(", ")
+            ));
+            return Ok(124);
+        }
+        if printer.is_live() {
+            printer.set_status(Some(line));
+        } else if last_line.elapsed() >= PROGRESS_EVERY {
+            last_line = Instant::now();
+            printer.notice(&line);
+        }
         std::thread::sleep(Duration::from_millis(100));
     };
     printer.set_status(None);
-    let failed: Vec<String> = records
+    Ok(verdict(&runs, &records, &printer))
+}
+
+/// Makes sure the worktree's setup has started: starts a pending one whose config is trusted
+/// (and says so), and tells why one cannot run. Returns the setup run to wait for, if any, or
+/// the exit code to end with.
+fn ensure_setup(
+    repo: &Repo,
+    wt: &Worktree,
+    printer: &Arc<Printer>,
+) -> Result<Result<Option<String>, u8>> {
+    if wt.identity.admin.is_none() {
+        return Ok(Ok(None)); // the main worktree is owed no setup
+    }
+    let state = wt.state();
+    let checked = resolve::check(repo, Some(Event::WorktreePostCreate));
+    let owed = match &checked {
+        Ok(checked) => checked.config.event(Event::WorktreePostCreate).is_some(),
+        Err(Resolution::Nothing(_)) => false,
+        Err(_) => true,
+    };
+    match setup::standing(&state, &wt.identity, owed) {
+        Standing::NotOwed => return Ok(Ok(None)),
+        Standing::Running(run) | Standing::Done(run) | Standing::Failed(run) => {
+            return Ok(Ok(Some(run)));
+        }
+        Standing::Unknown(why) => {
+            printer.warn(&format!(
+                "where this worktree's setup stands cannot be told: {why}; run it again with `daft hooks run worktree-post-create`"
+            ));
+            return Ok(Err(1));
+        }
+        Standing::Pending(_) => {}
+    }
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(Resolution::Refused(refusal)) => {
+            printer.notice(&format!(
+                "{} — this worktree's setup has not run and cannot run until then",
+                refusal.message
+            ));
+            return Ok(Err(2));
+        }
+        Err(_) => return Ok(Ok(None)),
+    };
+    let plan = match resolve::plan(repo, &checked, Event::WorktreePostCreate, &[])? {
+        Resolution::Ready(plan) => plan,
+        Resolution::Nothing(_) => return Ok(Ok(None)),
+        Resolution::Refused(refusal) => {
+            printer.notice(&refusal.message);
+            return Ok(Err(2));
+        }
+    };
+    match runner::start_detached(*plan, printer, When::Owed)? {
+        Ran::Code(_) => {}
+        Ran::SetupStarted(run) => return Ok(Ok(Some(run))),
+    }
+    printer.notice("this worktree was never set up; its setup is running now");
+    Ok(Ok(setup::run_of(&state, &wt.identity)))
+}
+
+/// The exit code for the jobs waited for, with a line that says it.
+fn verdict(runs: &[&Run], records: &[JobRecord], printer: &Printer) -> u8 {
+    let mut failed: Vec<String> = runs
         .iter()
-        .filter(|r| !r.went_well())
-        .map(|r| {
-            let how = match (r.exit_code, &r.reason) {
-                (Some(code), _) => format!("{} (exit {code})", r.status.word()),
-                (None, _) => r.status.word().to_owned(),
-            };
-            format!("{} {how}", r.name)
-        })
+        .filter_map(|run| run.damaged.as_ref().map(|why| (run, why)))
+        .map(|(run, why)| format!("run {} cannot be read ({why})", run.meta.id))
         .collect();
+    let mut first = None;
+    for record in records.iter().filter(|r| !r.status.went_well()) {
+        first.get_or_insert(record.name.as_str());
+        let how = match (record.status, record.exit_code) {
+            (crate::runs::Status::Failed, Some(code)) => format!("failed (exit {code})"),
+            (status, _) => status.word().to_owned(),
+        };
+        failed.push(format!("{} {how}", record.name));
+    }
     if failed.is_empty() {
-        eprintln!(
-            "daft: {} job{} done: all succeeded",
+        printer.notice(&format!(
+            "{} job{} done: all succeeded",
             records.len(),
             if records.len() == 1 { "" } else { "s" }
-        );
-        Ok(0)
-    } else {
-        eprintln!(
-            "daft: {} did not succeed; see `daft hooks log show`",
-            failed.join(", ")
-        );
-        Ok(1)
+        ));
+        return 0;
     }
+    let see = first.map_or_else(
+        || "`daft hooks log show`".to_owned(),
+        |job| format!("`daft hooks log show {job}`"),
+    );
+    printer.notice(&format!("{}; see {see}", failed.join(", ")));
+    1
 }
 
 fn secs(seconds: f64) -> Duration {

@@ -17,9 +17,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use source::{Source, Sources};
+pub(crate) use values::valid_port_name;
 
 use crate::error::ConfigError;
-use crate::event;
+use crate::event::Event;
 
 /// How a failed job affects the hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -66,8 +67,9 @@ pub(crate) enum Action {
     },
 }
 
-/// One job, as validated.
+/// One job, as validated. (Its yes/no settings are independent choices of `daft.yml`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Job {
     pub(crate) name: String,
     pub(crate) action: Action,
@@ -87,6 +89,12 @@ pub(crate) struct Job {
     /// Skipped when this holds.
     #[serde(default)]
     pub(crate) skip: Option<Condition>,
+    /// (background) Runs at a lower CPU and I/O priority than the user's own work.
+    pub(crate) nice: bool,
+    /// (background) Stops when a process of the user's waits for a lock it holds.
+    pub(crate) yields: bool,
+    /// (copy) Tracked files identical to the source worktree's get its modification times.
+    pub(crate) carry_times: bool,
 }
 
 /// `only:` / `skip:`: every part given must hold for the condition to hold.
@@ -134,15 +142,17 @@ impl EventConfig {
 /// A whole, valid `daft.yml` (with `daft.local.yml` merged in).
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) events: BTreeMap<String, EventConfig>,
+    pub(crate) events: BTreeMap<Event, EventConfig>,
     /// A free TCP port per name, for each worktree.
     pub(crate) ports: Vec<String>,
 }
 
 impl Config {
     /// The event's config, if it has jobs.
-    pub(crate) fn event(&self, name: &str) -> Option<&EventConfig> {
-        self.events.get(name).filter(|event| !event.jobs.is_empty())
+    pub(crate) fn event(&self, event: Event) -> Option<&EventConfig> {
+        self.events
+            .get(&event)
+            .filter(|config| !config.jobs.is_empty())
     }
 }
 
@@ -208,10 +218,18 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                     format!("hooks.{name}: job `{}`: {message}", job.name),
                 )
             };
+            if !job.background && (job.nice.is_some() || job.yields.is_some()) {
+                return Err(wrong(
+                    "`nice` and `yield` go with `background: true`: a synchronous job already has git waiting for it",
+                ));
+            }
             let action = match (job.run, job.copy) {
                 (Some(run), None) => {
                     if job.from.is_some() {
                         return Err(wrong("`from` goes with `copy`, not `run`"));
+                    }
+                    if job.carry_times.is_some() {
+                        return Err(wrong("`carry_times` goes with `copy`, not `run`"));
                     }
                     Action::Run(run)
                 }
@@ -246,9 +264,12 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                 priority: job.priority,
                 only: condition(job.only),
                 skip: condition(job.skip),
+                nice: job.nice.unwrap_or(true),
+                yields: job.yields.unwrap_or(true),
+                carry_times: job.carry_times.unwrap_or(true),
             });
         }
-        let fail_mode = raw_event.fail_mode.unwrap_or(if event::can_veto(&name) {
+        let fail_mode = raw_event.fail_mode.unwrap_or(if name.can_veto() {
             FailMode::Abort
         } else {
             FailMode::Warn
@@ -258,7 +279,7 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
             parallel: raw_event.parallel.unwrap_or(Parallel::Cpus),
             jobs,
         };
-        graph::check(&name, &config, main_path)?;
+        graph::check(name.name(), &config, main_path)?;
         events.insert(name, config);
     }
     Ok(Config {

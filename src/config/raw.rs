@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{FailMode, Parallel, Source, schema, values};
 use crate::error::ConfigError;
-use crate::event;
+use crate::event::Event;
 
 /// How many entries (jobs, needs, env variables) a file may amount to once aliases are
 /// expanded, and how many bytes of text. Far above any real config, far below a slow parse.
@@ -39,7 +39,7 @@ pub(super) struct RawFile {
     /// The events, each with its jobs.
     #[serde(default, deserialize_with = "events")]
     #[schemars(schema_with = "schema::events")]
-    pub(super) hooks: Vec<(String, RawEvent)>,
+    pub(super) hooks: Vec<(Event, RawEvent)>,
 }
 
 /// One event: its jobs, and how they run.
@@ -109,6 +109,18 @@ pub(super) struct RawJob {
     /// Skipped when any part of this holds.
     #[serde(default)]
     pub(super) skip: Option<RawCondition>,
+    /// (background jobs) Run at a lower CPU and I/O priority than your own work, so a warmup
+    /// never slows the build you start by hand (default true).
+    #[serde(default)]
+    pub(super) nice: Option<bool>,
+    /// (background jobs) Stop when a process of yours waits for a lock the job holds — your
+    /// `cargo build` waiting for the warmup's — so you never wait on a warmup (default true).
+    #[serde(default, rename = "yield")]
+    pub(super) yields: Option<bool>,
+    /// (copy jobs) Give each tracked file whose content equals the source worktree's the
+    /// source's modification time, so build caches carried over stay valid (default true).
+    #[serde(default)]
+    pub(super) carry_times: Option<bool>,
 }
 
 /// `only:` / `skip:`.
@@ -229,10 +241,10 @@ fn too_deep(text: &str) -> Option<usize> {
 }
 
 /// `hooks:`: event names daft knows, each once, in file order.
-fn events<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, RawEvent)>, D::Error> {
+fn events<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Event, RawEvent)>, D::Error> {
     struct Events;
     impl<'de> Visitor<'de> for Events {
-        type Value = Vec<(String, RawEvent)>;
+        type Value = Vec<(Event, RawEvent)>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a mapping of event names to their jobs")
         }
@@ -240,17 +252,17 @@ fn events<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, RawEvent)>, D:
             let mut seen = HashSet::new();
             let mut entries = Vec::new();
             while let Some(name) = map.next_key::<String>()? {
-                if !event::is_known(&name) {
+                let Some(event) = Event::parse(&name) else {
                     return Err(de::Error::custom(format!(
                         "unknown event `{name}`; expected {} or a git hook name such as pre-commit",
-                        event::DAFT_EVENTS.join(", ")
+                        Event::daft_names()
                     )));
-                }
-                if !seen.insert(name.clone()) {
+                };
+                if !seen.insert(event) {
                     return Err(de::Error::custom(format!("`{name}` appears twice")));
                 }
                 spend(1, name.len())?;
-                entries.push((name, map.next_value()?));
+                entries.push((event, map.next_value()?));
             }
             Ok(entries)
         }

@@ -7,7 +7,7 @@
 use schemars::{Schema, SchemaGenerator, json_schema};
 
 use super::raw::{RawEvent, RawFile};
-use crate::event;
+use crate::event::Event;
 
 /// The schema, as `daft schema` prints it.
 pub(crate) fn text() -> String {
@@ -18,11 +18,7 @@ pub(crate) fn text() -> String {
 
 /// `hooks:`: a mapping from the events daft knows to their settings and jobs.
 pub(super) fn events(generator: &mut SchemaGenerator) -> Schema {
-    let names: Vec<&str> = event::DAFT_EVENTS
-        .iter()
-        .chain(event::GIT_HOOKS.iter())
-        .copied()
-        .collect();
+    let names: Vec<&str> = Event::all().map(Event::name).collect();
     let event = generator.subschema_for::<RawEvent>();
     json_schema!({
         "description": "Events, each with its jobs: worktree-post-create, post-clone, worktree-pre-remove, worktree-post-remove, or a git hook name.",

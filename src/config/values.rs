@@ -381,16 +381,20 @@ pub(super) fn condition_command<'de, D: Deserializer<'de>>(
     command(d).map(Some)
 }
 
+/// Whether `name` may name a port: it becomes part of `DAFT_PORT_<NAME>`.
+pub(crate) fn valid_port_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// `ports:` names, each once: they become `DAFT_PORT_<NAME>`.
 pub(super) fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let names = checked_list(d, "port names", false, |name| {
-        let ok = !name.is_empty()
-            && name.len() <= 40
-            && name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
+        if valid_port_name(name) {
             Ok(())
         } else {
             Err(format!(

@@ -13,20 +13,22 @@ use std::process::Stdio;
 use anyhow::{Result, bail};
 
 use super::Target;
+use crate::event::Hook;
 use crate::git;
 
-/// The friendly name daft registers an event under (never a hook name itself: git refuses that).
-pub(crate) fn friendly_name(event: &str) -> String {
-    format!("daft-{event}")
+/// The friendly name daft registers a hook under (never a hook name itself: git refuses that).
+pub(crate) fn friendly_name(hook: Hook) -> String {
+    format!("daft-{}", hook.name())
 }
 
-/// The shell line git runs for `event` (git appends `"$@"`, the hook's arguments).
-pub(crate) fn command(bin: &Path, event: &str, scope: &str) -> OsString {
+/// The shell line git runs for `hook` (git appends `"$@"`, the hook's arguments).
+pub(crate) fn command(bin: &Path, hook: Hook, scope: &str) -> OsString {
+    let event = hook.name();
     let bin_q = crate::escape::sh_word(bin.as_os_str().as_bytes());
     let message = format!(
         "daft: {} is gone, so daft's {event} jobs did not run; reinstall daft, or take it out of git: git config {scope} --remove-section hook.{}",
         bin.display(),
-        friendly_name(event)
+        friendly_name(hook)
     );
     let mut line = b"f() { if [ -x ".to_vec();
     line.extend_from_slice(&bin_q);
@@ -38,10 +40,10 @@ pub(crate) fn command(bin: &Path, event: &str, scope: &str) -> OsString {
     OsString::from_vec(line)
 }
 
-/// Registers `event` in the config of `scope` (run in `dir`).
-pub(crate) fn register(dir: &Path, scope: &str, bin: &Path, event: &str) -> Result<()> {
-    let name = friendly_name(event);
-    let cmd = command(bin, event, scope);
+/// Registers `hook` in the config of `scope` (run in `dir`).
+pub(crate) fn register(dir: &Path, scope: &str, bin: &Path, hook: Hook) -> Result<()> {
+    let name = friendly_name(hook);
+    let cmd = command(bin, hook, scope);
     let mut set = git::command(dir);
     set.arg("config")
         .arg(scope)
@@ -55,23 +57,23 @@ pub(crate) fn register(dir: &Path, scope: &str, bin: &Path, event: &str) -> Resu
             scope,
             "--replace-all",
             &format!("hook.{name}.event"),
-            event,
+            hook.name(),
         ],
     )?;
     Ok(())
 }
 
-/// Takes `event`'s registration out of `scope`, if it is there.
-pub(crate) fn unregister(dir: &Path, scope: &str, event: &str) -> Result<bool> {
+/// Takes the registration `daft-<name>` out of `scope`, if it is there.
+pub(crate) fn unregister(dir: &Path, scope: &str, name: &str) -> Result<bool> {
     let out = git::command(dir)
         .args(["config", scope, "--remove-section"])
-        .arg(format!("hook.{}", friendly_name(event)))
+        .arg(format!("hook.daft-{name}"))
         .stdin(Stdio::null())
         .output()?;
     Ok(out.status.success())
 }
 
-/// The events registered in `scope`, with their commands.
+/// The names registered in `scope` (`daft-<name>`), with their commands.
 pub(crate) fn registered(dir: &Path, scope: &str) -> Result<Vec<(String, String)>> {
     let Some(out) = git::config_get(dir, &[scope, "--get-regexp", r"^hook\.daft-.*\.command$"])?
     else {
@@ -89,22 +91,16 @@ pub(crate) fn registered(dir: &Path, scope: &str) -> Result<Vec<(String, String)
 
 /// What every install registers: `post-checkout`, which carries worktree creation and clones.
 pub(super) fn register_base(target: &Target, bin: &Path) -> Result<()> {
-    register(
-        &target.dir,
-        target.scope(),
-        bin,
-        crate::event::POST_CHECKOUT,
-    )
+    register(&target.dir, target.scope(), bin, Hook::PostCheckout)
 }
 
 /// Takes every registration of daft out of the target's scope.
 pub(super) fn unregister_all(target: &Target) -> Result<Vec<String>> {
     let mut lines = Vec::new();
-    for (event, _) in registered(&target.dir, target.scope())? {
-        if unregister(&target.dir, target.scope(), &event)? {
+    for (name, _) in registered(&target.dir, target.scope())? {
+        if unregister(&target.dir, target.scope(), &name)? {
             lines.push(format!(
-                "removed hook.{} from git's {} config",
-                friendly_name(&event),
+                "removed hook.daft-{name} from git's {} config",
                 target.scope().trim_start_matches('-')
             ));
         }

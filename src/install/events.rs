@@ -12,27 +12,25 @@ use anyhow::{Context as _, Result};
 
 use super::{Mode, Target, config_hooks};
 use crate::config::Sources;
-use crate::event;
+use crate::event::{Event, Hook};
 use crate::repo::Repo;
+use crate::state::State;
 use crate::trust::Store;
 
 /// The git hooks named by the configs trusted in the clone at `common_dir`.
-pub(crate) fn trusted(common_dir: &Path) -> BTreeSet<String> {
+pub(crate) fn trusted(common_dir: &Path) -> BTreeSet<Hook> {
     let mut hooks = BTreeSet::new();
-    for (main, local) in Store::new(common_dir).trusted_contents() {
+    for (main, local) in Store::new(&State::of(common_dir)).trusted_contents() {
         let sources = Sources::from_trusted(main, local);
         let Ok(config) = sources.parse() else {
             continue;
         };
         // worktree-post-create and post-clone need nothing more: `post-checkout` from no
         // commit always reaches daft.
-        hooks.extend(
-            config
-                .events
-                .keys()
-                .filter(|name| event::GIT_HOOKS.contains(&name.as_str()))
-                .cloned(),
-        );
+        hooks.extend(config.events.keys().filter_map(|event| match event {
+            Event::Git(hook) => Some(*hook),
+            _ => None,
+        }));
     }
     hooks
 }
@@ -52,7 +50,7 @@ pub(crate) fn install_in_effect(repo: &Repo) -> Option<(Target, super::Record)> 
 /// what its trusted configs name.
 pub(crate) fn refresh(repo: &Repo) -> Result<()> {
     let hooks = trusted(&repo.common_dir);
-    write_markers(&repo.common_dir.join("daft").join("events"), &hooks)?;
+    write_markers(&State::of(&repo.common_dir).events_dir(), &hooks)?;
     let Some((target, record)) = install_in_effect(repo) else {
         return Ok(());
     };
@@ -71,36 +69,40 @@ pub(crate) fn refresh(repo: &Repo) -> Result<()> {
         .unwrap_or_else(|| repo.common_dir.clone());
     let registered: BTreeSet<String> = config_hooks::registered(&dir, "--local")?
         .into_iter()
-        .map(|(event, _)| event)
+        .map(|(name, _)| name)
         .collect();
     // post-checkout is the install's own registration, in its own scope.
-    let base = (!target.global).then_some(event::POST_CHECKOUT);
-    for hook in hooks.iter().filter(|hook| *hook != event::POST_CHECKOUT) {
-        config_hooks::register(&dir, "--local", &bin, hook)?;
+    let base = (!target.global).then_some(Hook::PostCheckout);
+    for hook in hooks.iter().filter(|hook| **hook != Hook::PostCheckout) {
+        config_hooks::register(&dir, "--local", &bin, *hook)?;
     }
-    for stale in registered
-        .iter()
-        .filter(|event| !hooks.contains(*event) && Some(event.as_str()) != base)
-    {
+    for stale in registered.iter().filter(|name| {
+        let hook = Hook::parse(name);
+        hook.is_none_or(|hook| !hooks.contains(&hook) && Some(hook) != base)
+    }) {
         config_hooks::unregister(&dir, "--local", stale)?;
     }
     Ok(())
 }
 
 /// One empty file per hook in `dir`, and no others.
-fn write_markers(dir: &Path, hooks: &BTreeSet<String>) -> Result<()> {
+fn write_markers(dir: &Path, hooks: &BTreeSet<Hook>) -> Result<()> {
     if hooks.is_empty() && !dir.exists() {
         return Ok(());
     }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for entry in fs::read_dir(dir)?.flatten() {
         let name = entry.file_name();
-        if !name.to_str().is_some_and(|name| hooks.contains(name)) {
+        if !name
+            .to_str()
+            .and_then(Hook::parse)
+            .is_some_and(|hook| hooks.contains(&hook))
+        {
             crate::files::remove_if_present(&entry.path())?;
         }
     }
     for hook in hooks {
-        let path = dir.join(hook);
+        let path = dir.join(hook.name());
         if !path.exists() {
             fs::write(&path, b"").with_context(|| format!("cannot write {}", path.display()))?;
         }

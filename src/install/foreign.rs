@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use super::Target;
-use super::hooks_path::{PASS_THROUGH, effective, expand_home, is_ours, is_shim};
-use crate::event::GIT_HOOKS;
+use super::setting::{effective, expand_home};
+use crate::event::Hook;
+use crate::shim::{PASS_THROUGH, is_ours, is_shim};
 
 /// Which tool wrote a hook file, for messages.
 fn tool_of(bytes: &[u8]) -> &'static str {
@@ -42,10 +43,8 @@ pub(super) fn adopt(target: &Target) -> Result<Vec<String>> {
             crate::files::remove_if_present(&path)?; // an older daft's; the shims hold it now
             continue;
         }
-        if is_ours(&path)
-            || !GIT_HOOKS.contains(&name.as_str())
-            || PASS_THROUGH.contains(&name.as_str())
-        {
+        let hook = Hook::parse(&name);
+        if is_ours(&path) || hook.is_none_or(|hook| PASS_THROUGH.contains(&hook)) {
             continue;
         }
         let bytes = fs::read(&path).unwrap_or_default();

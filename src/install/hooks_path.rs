@@ -12,65 +12,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use super::setting::{Setting, effective, expand_home};
 use super::{Mode, Record, Target, foreign};
-use crate::event::GIT_HOOKS;
+use crate::event::Hook;
 use crate::files::write_atomically;
-use crate::previous::SHIM_MARK;
+use crate::shim::{PASS_THROUGH, is_ours, is_shim};
 use crate::{env, git};
-
-/// The shim every hook name gets, with `@BIN@`, `@PREVIOUS@` and `@ADOPTED@` to fill in.
-const SHIM: &str = include_str!("../../hooks/shim.sh");
-
-/// Hooks whose mere existence changes what git does (`push-to-checkout` replaces git's own
-/// update of the work tree; without a `proc-receive` git refuses the push itself). They get
-/// a symlink to the previous hook instead of a shim: dangling, so git sees no hook, until
-/// that hook exists, and then git runs it directly. daft runs no jobs for them.
-pub(super) const PASS_THROUGH: [&str; 2] = ["push-to-checkout", "proc-receive"];
 
 pub(super) struct Installed {
     pub(super) lines: Vec<String>,
     pub(super) shadowed: bool,
-}
-
-/// A `core.hooksPath` setting as git sees it: the value, its scope and the file it is in.
-#[derive(Debug, Clone)]
-pub(crate) struct Setting {
-    pub(crate) value: String,
-    pub(crate) scope: String,
-    pub(crate) origin: String,
-}
-
-/// The `core.hooksPath` git uses in `dir`, with where it comes from (includes followed).
-pub(crate) fn effective(dir: &Path, scopes: &[&str]) -> Result<Option<Setting>> {
-    let mut args = vec!["--show-origin", "--show-scope", "--includes"];
-    args.extend_from_slice(scopes);
-    args.extend(["--get", "core.hooksPath"]);
-    let Some(line) = git::config_get(dir, &args)? else {
-        return Ok(None);
-    };
-    let mut parts = line.splitn(3, '\t');
-    let (scope, origin, value) = (parts.next(), parts.next(), parts.next());
-    Ok(Some(Setting {
-        scope: scope.unwrap_or_default().to_owned(),
-        origin: origin
-            .unwrap_or_default()
-            .trim_start_matches("file:")
-            .to_owned(),
-        value: value.unwrap_or_default().to_owned(),
-    }))
-}
-
-/// Whether daft wrote the file at `path`: a shim, or a pass-through link.
-pub(crate) fn is_ours(path: &Path) -> bool {
-    is_shim(path) || is_pass_through(path)
-}
-
-fn is_pass_through(path: &Path) -> bool {
-    let name = path.file_name().unwrap_or_default();
-    path.symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink())
-        && PASS_THROUGH.iter().any(|hook| name == *hook)
-        && fs::read_link(path).is_ok_and(|to| to.file_name() == Some(name))
 }
 
 /// Where a pass-through link for `name` points: the previous hook, found from where git runs
@@ -82,16 +33,6 @@ fn pass_through_target(target: &Target, chain: Option<&str>, name: &str) -> Path
         None if !target.global => Path::new("../../hooks").join(name),
         None => Path::new("/proc/self/cwd/hooks").join(name),
     }
-}
-
-/// Whether the file at `path` is one of daft's shims (this version's or an older one).
-pub(crate) fn is_shim(path: &Path) -> bool {
-    fs::read(path).is_ok_and(|bytes| {
-        bytes.len() < 8192
-            && bytes
-                .windows(SHIM_MARK.len())
-                .any(|w| w == SHIM_MARK.as_bytes())
-    })
 }
 
 /// Installs (or refreshes) the shims. `existing` is this scope's hooks-path record, if daft
@@ -181,14 +122,6 @@ fn chain_dir(target: &Target, before: Option<&Setting>) -> Option<String> {
     Some(expand_home(&before.value))
 }
 
-/// Git expands a leading `~/` in path settings; so must we, to find the same directory.
-pub(crate) fn expand_home(path: &str) -> String {
-    match (path.strip_prefix("~/"), env::home()) {
-        (Some(rest), Ok(home)) => home.join(rest).to_string_lossy().into_owned(),
-        _ => path.to_owned(),
-    }
-}
-
 /// The file `git config --global` writes to, and whether it exists now.
 fn global_config_file(target: &Target) -> Result<Option<(PathBuf, bool)>> {
     if !target.global {
@@ -226,7 +159,7 @@ fn shim_text(target: &Target, bin: &Path, chain: Option<&str>) -> Vec<u8> {
         out
     };
     let text = fill(
-        SHIM.as_bytes(),
+        crate::shim::TEXT.as_bytes(),
         "@BIN@",
         &crate::escape::sh_word(bin.as_os_str().as_bytes()),
     );
@@ -252,7 +185,8 @@ fn write_shims(target: &Target, bin: &Path, chain: Option<&str>) -> Result<()> {
         .map(|entry| entry.path())
         .filter(|path| is_shim(path))
         .collect::<Vec<_>>();
-    for name in PASS_THROUGH {
+    for hook in PASS_THROUGH {
+        let name = hook.name();
         let path = dir.join(name);
         let to = pass_through_target(target, chain, name);
         if path.symlink_metadata().is_ok() && !is_ours(&path) {
@@ -265,10 +199,10 @@ fn write_shims(target: &Target, bin: &Path, chain: Option<&str>) -> Result<()> {
         std::os::unix::fs::symlink(&to, &path)
             .with_context(|| format!("cannot link {} to {}", path.display(), to.display()))?;
     }
-    let names = GIT_HOOKS
+    let names = Hook::ALL
         .iter()
-        .filter(|name| !PASS_THROUGH.contains(name))
-        .map(|name| dir.join(name));
+        .filter(|hook| !PASS_THROUGH.contains(hook))
+        .map(|hook| dir.join(hook.name()));
     for path in names.chain(renamed) {
         if path.symlink_metadata().is_ok() && !is_shim(&path) {
             continue; // another tool's hook: adopted, or chaining to ours (see `adopt`)
@@ -340,10 +274,10 @@ mod tests {
             .filter(|n| n != "shim.sh")
             .collect();
         names.sort();
-        let mut expected: Vec<String> = super::GIT_HOOKS
+        let mut expected: Vec<String> = super::Hook::ALL
             .iter()
             .filter(|n| !super::PASS_THROUGH.contains(n))
-            .map(|n| (*n).to_owned())
+            .map(|n| n.name().to_owned())
             .collect();
         expected.sort();
         assert_eq!(names, expected);

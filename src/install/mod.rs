@@ -14,6 +14,7 @@ pub(crate) mod config_hooks;
 pub(crate) mod events;
 mod foreign;
 pub(crate) mod hooks_path;
+pub(crate) mod setting;
 pub(crate) mod status;
 
 use std::fs;
@@ -196,7 +197,7 @@ pub(crate) fn install(target: &Target, bin: &Path, mode: Mode, why: String) -> R
                 "registered {} with git ({} hook.{}.*)",
                 bin.display(),
                 target.scope().trim_start_matches('-'),
-                config_hooks::friendly_name(crate::event::POST_CHECKOUT)
+                config_hooks::friendly_name(crate::event::Hook::PostCheckout)
             ));
         }
         Mode::HooksPath => {

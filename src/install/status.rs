@@ -6,10 +6,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::hooks_path::{self, Setting};
+use super::setting::{self, Setting};
 use super::{Mode, Target, config_hooks, events};
+use crate::event::Hook;
+use crate::git;
 use crate::repo::Repo;
-use crate::{event, git};
 
 /// One thing found, good or bad.
 #[derive(Debug, Clone)]
@@ -133,14 +134,15 @@ fn config_mode(dir: &Path, target: &Target) -> Vec<Finding> {
         ));
         return out;
     }
-    let mut needed = vec![event::POST_CHECKOUT.to_owned()];
+    let mut needed = vec![Hook::PostCheckout];
     needed.extend(
         events::trusted(&common_of(dir, target))
             .into_iter()
-            .filter(|e| e != event::POST_CHECKOUT),
+            .filter(|hook| *hook != Hook::PostCheckout),
     );
     for hook in needed {
-        let name = config_hooks::friendly_name(&hook);
+        let name = config_hooks::friendly_name(hook);
+        let hook = hook.name();
         let command = git::config_get(dir, &["--get", &format!("hook.{name}.command")])
             .ok()
             .flatten();
@@ -173,9 +175,9 @@ fn config_mode(dir: &Path, target: &Target) -> Vec<Finding> {
 fn hooks_path_mode(dir: &Path, target: &Target) -> Vec<Finding> {
     let mut out = Vec::new();
     let ours = target.hooks_dir();
-    let effective = hooks_path::effective(dir, &[]).ok().flatten();
+    let effective = setting::effective(dir, &[]).ok().flatten();
     out.push(match &effective {
-        Some(Setting { value, .. }) if Path::new(&hooks_path::expand_home(value)) == ours => Finding::good(format!(
+        Some(Setting { value, .. }) if Path::new(&setting::expand_home(value)) == ours => Finding::good(format!(
             "core.hooksPath is daft's ({})",
             ours.display()
         )),
@@ -201,11 +203,11 @@ fn hooks_path_mode(dir: &Path, target: &Target) -> Vec<Finding> {
     });
     let mut foreign = Vec::new();
     let mut missing = 0;
-    for name in event::GIT_HOOKS {
+    for name in Hook::ALL.iter().map(|hook| hook.name()) {
         let path = ours.join(name);
         if path.symlink_metadata().is_err() {
             missing += 1;
-        } else if !hooks_path::is_ours(&path) {
+        } else if !crate::shim::is_ours(&path) {
             foreign.push(name);
         }
     }

@@ -1,0 +1,337 @@
+//! The supervisor's life (`daft __supervise <run>`): it runs a run's background jobs (all of
+//! them, for a detached setup) as their `needs` allow, records each one, applies timeouts,
+//! reaps and ends what they leave behind (`reaper`), cancels them when `daft hooks cancel`
+//! asks or their worktree disappears, and outlives the hook: when the hook dies, what it was
+//! running is ended and recorded. That its worktree is gone it reports to its caller, whose
+//! business the teardown is.
+
+use std::fs::{self, File};
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use camino::Utf8PathBuf;
+
+use crate::engine::{Engine, Msg, Output};
+use crate::event::Event;
+use crate::printer::Printer;
+use crate::reaper::Leftovers;
+use crate::resolve::Plan;
+use crate::runs::{self, Pid, Run, Status, Unseen};
+use crate::state::{State, WorktreeDir};
+use crate::sys;
+use crate::worktree::Identity;
+
+/// How a supervisor's life ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// Every job is done.
+    Done,
+    /// Its worktree (of the clone at this git common dir) is gone: its jobs were cancelled,
+    /// and its teardown is owed.
+    WorktreeGone(std::path::PathBuf),
+}
+
+/// Everything the supervisor keeps track of besides its engine.
+struct Supervision {
+    engine: Engine,
+    printer: Arc<Printer>,
+    state: State,
+    identity: Identity,
+    /// The worktree's directory (its runs' unseen failures go there).
+    owner: WorktreeDir,
+    /// A teardown: its worktree is gone by definition.
+    tearing_down: bool,
+    place: Place,
+    removed: bool,
+    /// Jobs the hook runs and reports.
+    sync_jobs: Vec<usize>,
+    hook_ended: bool,
+    leftovers: Leftovers,
+}
+
+/// `daft __supervise <run>`: the supervisor's whole life.
+pub(crate) fn supervise(dir: &Path) -> Result<Ended> {
+    let stop_requested = Arc::new(AtomicBool::new(false));
+    // A hang-up is not our business (we have no terminal); TERM means cancel everything.
+    signal_hook::flag::register(sys::SIGHUP, Arc::new(AtomicBool::new(false)))?;
+    signal_hook::flag::register(sys::SIGTERM, Arc::clone(&stop_requested))?;
+    signal_hook::flag::register(sys::SIGINT, Arc::clone(&stop_requested))?;
+    let printer = Arc::new(Printer::stderr());
+    // What the jobs leave behind becomes ours to reap and to end, not init's.
+    if crate::reaper::become_subreaper() {
+        crate::reaper::reap_adopted();
+    } else {
+        printer.notice(
+            "this system cannot make daft the reaper of its jobs' processes: a process a job leaves in a session of its own is not ended with it",
+        );
+    }
+    let run = Run::open(dir);
+    if let Some(why) = &run.damaged {
+        anyhow::bail!("the run's record is damaged: {why}");
+    }
+    let plan: Plan = runs::read_json(&dir.join("plan.json"))?;
+    let mut lines = BufReader::new(std::io::stdin()).lines();
+    let went = matches!(lines.next(), Some(Ok(line)) if line == "go");
+    let mut me = Supervision::new(run, plan, fs::read(dir.join("stdin")).ok(), printer);
+    let tx = me.engine.sender();
+    std::thread::spawn(move || relay_reports(went.then_some(lines), &tx));
+    loop {
+        if let Some(ended) = me.step(&stop_requested) {
+            return Ok(ended);
+        }
+    }
+}
+
+impl Supervision {
+    fn new(run: Run, plan: Plan, stdin: Option<Vec<u8>>, printer: Arc<Printer>) -> Self {
+        let ours: Vec<bool> = plan
+            .event
+            .jobs
+            .iter()
+            .map(|job| job.background || plan.detached)
+            .collect();
+        let sync_jobs: Vec<usize> = (0..ours.len()).filter(|&i| !ours[i]).collect();
+        let state = State::of(plan.ctx.common_dir.as_std_path());
+        let identity = plan.ctx.identity.clone();
+        let tearing_down = plan.ctx.event == Event::WorktreePostRemove;
+        let owner = if tearing_down {
+            state.removed(&identity.id)
+        } else {
+            state.worktree(&identity.id)
+        };
+        let place = Place::new(plan.ctx.worktree.clone());
+        let engine = Engine::new(
+            run,
+            plan.ctx,
+            plan.event,
+            &ours,
+            Output::Logged,
+            stdin,
+            Arc::clone(&printer),
+        );
+        Self {
+            engine,
+            printer,
+            state,
+            identity,
+            owner,
+            tearing_down,
+            place,
+            removed: false,
+            hook_ended: sync_jobs.is_empty(),
+            sync_jobs,
+            leftovers: Leftovers::default(),
+        }
+    }
+
+    /// One turn of the loop; the supervisor's end when it has come.
+    fn step(&mut self, stop_requested: &AtomicBool) -> Option<Ended> {
+        // After a stop nothing is left waiting, so this starts nothing more.
+        self.engine.start_ready();
+        self.note_finished();
+        self.leftovers.refresh(&self.engine.run);
+        if self.engine.is_idle() && self.hook_ended && self.leftovers.is_empty() {
+            return Some(self.end());
+        }
+        // Stopping twice is harmless: a job already told to stop keeps its first reason.
+        if stop_requested.load(Ordering::Relaxed) {
+            self.engine
+                .stop("the supervisor was told to stop (SIGTERM or SIGINT)");
+            self.leftovers.end_all();
+        }
+        self.watch_worktree();
+        self.watch_cancels();
+        self.leftovers.enforce();
+        if let Some(msg) = self.engine.wait(Duration::from_millis(250)) {
+            self.handle(msg);
+        }
+        None
+    }
+
+    /// Failures are left for the user to hear of; a job that did not end well takes what it
+    /// left behind with it.
+    fn note_finished(&mut self) {
+        for i in self.engine.take_finished() {
+            let record = &self.engine.records()[i];
+            if matches!(record.status, Status::Failed | Status::TimedOut) {
+                let unseen = Unseen {
+                    job: record.name.clone(),
+                    run: self.engine.run.meta.id.clone(),
+                    status: record.status,
+                    exit_code: record.exit_code,
+                };
+                runs::note_failure(&self.owner, &unseen);
+            }
+            if !record.status.went_well() {
+                let name = record.name.clone();
+                self.leftovers.end(&name);
+            }
+        }
+    }
+
+    fn watch_worktree(&mut self) {
+        if self.tearing_down {
+            return;
+        }
+        match self.place.check(&self.state, &self.identity) {
+            Where::Removed if !self.removed => {
+                self.removed = true;
+                self.engine.stop("its worktree was removed");
+                self.leftovers.end_all();
+            }
+            Where::Moved(to) => {
+                self.printer
+                    .notice(&format!("the worktree moved to {to}; jobs keep running"));
+                self.engine.moved_to(to);
+            }
+            Where::Here | Where::Removed => {}
+        }
+    }
+
+    fn watch_cancels(&mut self) {
+        let cancelled: Vec<(usize, String)> = (self.engine.event.jobs.iter().enumerate())
+            .filter(|(_, job)| self.engine.run.cancel_marker(&job.name).exists())
+            .map(|(i, job)| (i, job.name.clone()))
+            .collect();
+        for (i, name) in cancelled {
+            if self.engine.running().iter().any(|(r, _)| *r == i) {
+                self.engine.cancel(i, "cancelled by `daft hooks cancel`");
+            }
+            self.leftovers.end(&name);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match self.engine.handle(msg) {
+            Some(Msg::Abort) => self
+                .engine
+                .stop_waiting("a synchronous job failed (fail_mode: abort)"),
+            Some(Msg::HookEnded) => {
+                self.hook_ended = true;
+                // Whatever the hook did not report did not succeed: it died (killed, say),
+                // and what it was running has no owner but us now.
+                for &i in &self.sync_jobs {
+                    if !self.engine.is_settled(i) {
+                        end_orphaned_sync_job(&self.engine.run, &self.engine.event.jobs[i].name);
+                        self.engine.handle(Msg::SyncDone(i, false));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn end(&self) -> Ended {
+        // What ended last is reaped here, not left to init (which may take its time).
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !sys::children(std::process::id()).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.tearing_down {
+            // The removed worktree's ports were kept for its teardown; now they are free.
+            let _ = crate::ports::release(self.state.common_dir(), &self.identity.id);
+        }
+        if self.removed {
+            Ended::WorktreeGone(self.state.common_dir().to_owned())
+        } else {
+            Ended::Done
+        }
+    }
+}
+
+/// A synchronous job whose hook died while it ran: its process group is ended and its
+/// record says so.
+fn end_orphaned_sync_job(run: &Run, name: &str) {
+    let mut record = run.job(name);
+    if record.status.is_final() {
+        return;
+    }
+    if let Some(process) = record.process.filter(|p| p.alive()) {
+        crate::stop::end(&[process], crate::engine::GRACE);
+    }
+    record.status = Status::Cancelled;
+    record.reason = Some(
+        "the hook that ran it ended without recording its end (killed?); its processes were ended"
+            .into(),
+    );
+    record.owner = Pid::current();
+    record.ended_at = Some(runs::now());
+    let _ = run.write_job(&record);
+}
+
+/// Where the supervisor's worktree is. It holds the worktree's directory open: a directory
+/// that is deleted has no links left, one that is moved keeps them, so a removal is told
+/// apart from a move, which keeps the jobs running.
+struct Place {
+    path: Utf8PathBuf,
+    anchor: Option<File>,
+}
+
+enum Where {
+    Here,
+    Moved(Utf8PathBuf),
+    Removed,
+}
+
+impl Place {
+    fn new(path: Utf8PathBuf) -> Self {
+        let anchor = File::open(&path).ok();
+        Self { path, anchor }
+    }
+
+    fn check(&mut self, state: &State, identity: &Identity) -> Where {
+        if self.path.join(".git").symlink_metadata().is_ok() {
+            return Where::Here;
+        }
+        let deleted = self
+            .anchor
+            .as_ref()
+            .is_none_or(|dir| dir.metadata().is_ok_and(|meta| meta.nlink() == 0));
+        if deleted {
+            return Where::Removed;
+        }
+        let Some(admin) = &identity.admin else {
+            return Where::Here; // a main worktree moved by hand: nothing to follow
+        };
+        match crate::worktree::git_path(state.common_dir(), admin) {
+            // git forgot it (pruned): it is gone as far as git is concerned.
+            None => Where::Removed,
+            Some(to) if to.join(".git").exists() => match Utf8PathBuf::from_path_buf(to) {
+                Ok(to) => {
+                    self.path = to.clone();
+                    Where::Moved(to)
+                }
+                Err(_) => Where::Here,
+            },
+            // Moved by hand, `git worktree repair` not run yet: keep going.
+            Some(_) => Where::Here,
+        }
+    }
+}
+
+/// Turns the hook's reports ("done <job> ok|fail", "abort") into messages for the loop, then
+/// says the hook has ended. `None`: the hook died before saying "go".
+fn relay_reports(
+    lines: Option<impl Iterator<Item = std::io::Result<String>>>,
+    tx: &std::sync::mpsc::Sender<Msg>,
+) {
+    for line in lines.into_iter().flatten().map_while(Result::ok) {
+        let mut words = line.split(' ');
+        let msg = match (
+            words.next(),
+            words.next().and_then(|i| i.parse().ok()),
+            words.next(),
+        ) {
+            (Some("done"), Some(i), Some(result)) => Msg::SyncDone(i, result == "ok"),
+            (Some("abort"), ..) => Msg::Abort,
+            _ => continue,
+        };
+        let _ = tx.send(msg);
+    }
+    let _ = tx.send(Msg::HookEnded);
+}
