@@ -2,13 +2,14 @@
 //! `daft.local.yml`, and checked as a graph (`graph`). What comes out is a [`Config`] whose
 //! every value can run.
 
+mod budget;
 mod graph;
 mod raw;
 mod schema;
 mod source;
 mod values;
 
-pub(crate) use schema::text as schema;
+pub(crate) use raw::schema_text as schema;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -405,7 +406,7 @@ mod tests {
                         if let Action::Run(run) = &job.action {
                             prop_assert!(!run.contains('\0'));
                         }
-                        prop_assert!(job.timeout.is_none_or(|t| t <= raw::MAX_TIMEOUT));
+                        prop_assert!(job.timeout.is_none_or(|t| t <= budget::MAX_TIMEOUT));
                     }
                 }
             }

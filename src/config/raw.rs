@@ -3,7 +3,6 @@
 //! (duplicate keys are found with sets), and a budget bounds what YAML aliases may expand to: a
 //! few hundred bytes of `*alias` must not become millions of entries.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
@@ -12,18 +11,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::budget::{self, MAX_DEPTH, spend};
 use super::{FailMode, Parallel, Source, schema, values};
 use crate::error::ConfigError;
 use crate::event::Event;
-
-/// How many entries (jobs, needs, env variables) a file may amount to once aliases are
-/// expanded, and how many bytes of text. Far above any real config, far below a slow parse.
-const MAX_ITEMS: usize = 10_000;
-const MAX_TEXT: usize = 2 * 1024 * 1024;
-/// The longest timeout daft accepts: anything longer is a mistake, and larger values overflow.
-pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
-/// How deep `[` and `{` may nest: the YAML parser's time grows with the square of the depth.
-const MAX_DEPTH: usize = 64;
 
 /// A `daft.yml`: what a fresh worktree needs, as jobs per event.
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -38,7 +29,7 @@ pub(super) struct RawFile {
     pub(super) ports: Option<Vec<String>>,
     /// The events, each with its jobs.
     #[serde(default, deserialize_with = "events")]
-    #[schemars(schema_with = "schema::events")]
+    #[schemars(schema_with = "events_schema")]
     pub(super) hooks: Vec<(Event, RawEvent)>,
 }
 
@@ -148,34 +139,6 @@ pub(super) struct RawCondition {
     pub(super) run: Option<String>,
 }
 
-/// What is being parsed: the file (each job remembers where it came from) and what is left of
-/// the budget.
-struct State {
-    file: PathBuf,
-    items: usize,
-    text: usize,
-}
-
-std::thread_local! {
-    static STATE: RefCell<State> = RefCell::new(State { file: PathBuf::new(), items: 0, text: 0 });
-}
-
-/// Counts `items` entries and `text` bytes against the budget.
-pub(super) fn spend<E: de::Error>(items: usize, text: usize) -> Result<(), E> {
-    STATE.with(|state| {
-        let mut state = state.borrow_mut();
-        if state.items < items || state.text < text {
-            return Err(E::custom(format!(
-                "the config expands to more than {MAX_ITEMS} entries or {} MiB of text (YAML aliases repeat what they point to); write it out without so many aliases",
-                MAX_TEXT / (1024 * 1024)
-            )));
-        }
-        state.items -= items;
-        state.text -= text;
-        Ok(())
-    })
-}
-
 /// Parses one file.
 pub(super) fn parse(source: &Source) -> Result<RawFile, ConfigError> {
     let error = |location, message: String| ConfigError {
@@ -200,13 +163,7 @@ pub(super) fn parse(source: &Source) -> Result<RawFile, ConfigError> {
             format!("nests brackets more than {MAX_DEPTH} levels deep; a config never needs that"),
         ));
     }
-    STATE.with(|state| {
-        *state.borrow_mut() = State {
-            file: source.path.clone(),
-            items: MAX_ITEMS,
-            text: MAX_TEXT,
-        };
-    });
+    budget::start(source.path.clone());
     serde_yaml_ng::from_str::<RawFile>(text).map_err(|err| {
         let location = err.location().map(|l| (l.line(), l.column()));
         let message = err.to_string();
@@ -279,7 +236,7 @@ fn jobs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(RawJob, PathBuf)>, D::Er
             f.write_str("a list of jobs")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let file = STATE.with(|state| state.borrow().file.clone());
+            let file = budget::file();
             let mut jobs = Vec::new();
             while let Some(job) = seq.next_element::<RawJob>()? {
                 spend(1, 0)?;
@@ -289,4 +246,23 @@ fn jobs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(RawJob, PathBuf)>, D::Er
         }
     }
     d.deserialize_seq(Jobs)
+}
+
+/// The schema, as `daft schema` prints it.
+pub(crate) fn schema_text() -> String {
+    let mut schema = schemars::schema_for!(RawFile);
+    schema.insert("title".into(), "daft.yml".into());
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+/// `hooks:`: a mapping from the events daft knows to their settings and jobs.
+fn events_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = Event::all().map(Event::name).collect();
+    let event = generator.subschema_for::<RawEvent>();
+    schemars::json_schema!({
+        "description": "Events, each with its jobs: worktree-post-create, post-clone, worktree-pre-remove, worktree-post-remove, or a git hook name.",
+        "type": "object",
+        "propertyNames": { "enum": names },
+        "additionalProperties": event,
+    })
 }

@@ -1,32 +1,9 @@
 //! The JSON Schema of `daft.yml`, derived from the raw types in `raw` (schemars), so that it
 //! cannot drift from what daft parses: the derive covers the structure, and the functions
-//! here describe the values daft reads with its own checks (maps of events, durations,
-//! `parallel`, a path or a list of them). `daft schema` prints it; `daft.schema.json` is the
-//! same text, committed.
+//! here describe the values daft reads with its own checks (durations, `parallel`, a path or
+//! a list of them). `daft schema` prints it; `daft.schema.json` is the same text, committed.
 
 use schemars::{Schema, SchemaGenerator, json_schema};
-
-use super::raw::{RawEvent, RawFile};
-use crate::event::Event;
-
-/// The schema, as `daft schema` prints it.
-pub(crate) fn text() -> String {
-    let mut schema = schemars::schema_for!(RawFile);
-    schema.insert("title".into(), "daft.yml".into());
-    serde_json::to_string_pretty(&schema).unwrap_or_default()
-}
-
-/// `hooks:`: a mapping from the events daft knows to their settings and jobs.
-pub(super) fn events(generator: &mut SchemaGenerator) -> Schema {
-    let names: Vec<&str> = Event::all().map(Event::name).collect();
-    let event = generator.subschema_for::<RawEvent>();
-    json_schema!({
-        "description": "Events, each with its jobs: worktree-post-create, post-clone, worktree-pre-remove, worktree-post-remove, or a git hook name.",
-        "type": "object",
-        "propertyNames": { "enum": names },
-        "additionalProperties": event,
-    })
-}
 
 /// `parallel:`: `true`, `false` or a number of jobs.
 pub(super) fn parallel(_: &mut SchemaGenerator) -> Schema {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::Parallel;
-use super::raw::{MAX_TIMEOUT, spend};
+use super::budget::{MAX_TIMEOUT, spend};
 
 /// Names that are safe as file names and on a command line.
 pub(crate) fn valid_name(name: &str) -> bool {
