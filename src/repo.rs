@@ -127,6 +127,17 @@ impl Repo {
         }
     }
 
+    /// A main worktree at `root` with its git dir at `root/.git`, taken as it is (tests).
+    #[cfg(test)]
+    pub(crate) fn at(root: &Path) -> Self {
+        Self {
+            work_tree: Some(root.to_owned()),
+            git_dir: root.join(".git"),
+            common_dir: root.join(".git"),
+            gitfile: None,
+        }
+    }
+
     /// Whether this is a linked worktree (not the main one).
     pub(crate) fn is_linked(&self) -> bool {
         !same_file(&self.git_dir, &self.common_dir)

@@ -282,3 +282,132 @@ fn invalid(err: ConfigError, then: &str) -> Resolution {
         error: Some(Box::new(err)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::Fingerprint;
+
+    const SETUP: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n";
+
+    fn repo_with(config: Option<&str>) -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        if let Some(config) = config {
+            std::fs::write(root.join("daft.yml"), config).unwrap();
+        }
+        (dir, Repo::at(&root))
+    }
+
+    fn trust(repo: &Repo) {
+        let sources = Sources::find(repo.work_tree.as_deref().unwrap())
+            .unwrap()
+            .unwrap();
+        Store::new(&State::of(&repo.common_dir))
+            .trust(&sources)
+            .unwrap();
+    }
+
+    #[test]
+    fn nothing_to_do_costs_no_parse_and_says_why() {
+        let (_dir, repo) = repo_with(None);
+        assert!(matches!(
+            check(&repo, Some(Event::WorktreePostCreate)),
+            Err(Resolution::Nothing(Absent::NoConfig))
+        ));
+        // Not named: found without looking at trust or validity (this one is invalid).
+        let (_dir, repo) = repo_with(Some("hooks: [nonsense\n"));
+        assert!(matches!(
+            check(&repo, Some(Event::Git(crate::event::Hook::PreCommit))),
+            Err(Resolution::Nothing(Absent::NotNamed))
+        ));
+    }
+
+    #[test]
+    fn an_untrusted_or_changed_config_is_refused_with_what_to_do() {
+        let (_dir, repo) = repo_with(Some(SETUP));
+        let Err(Resolution::Refused(refusal)) = check(&repo, Some(Event::WorktreePostCreate))
+        else {
+            panic!("an untrusted config must be refused");
+        };
+        assert_eq!(refusal.why, Why::Untrusted(trust::Status::Untrusted));
+        assert!(refusal.message.contains("daft trust"), "{}", refusal.message);
+        trust(&repo);
+        let root = repo.work_tree.clone().unwrap();
+        std::fs::write(root.join("daft.yml"), format!("{SETUP}# changed\n")).unwrap();
+        let Err(Resolution::Refused(refusal)) = check(&repo, Some(Event::WorktreePostCreate))
+        else {
+            panic!("a changed config must be refused");
+        };
+        assert_eq!(refusal.why, Why::Untrusted(trust::Status::Changed));
+        assert!(refusal.message.contains("changed since it was trusted"));
+    }
+
+    #[test]
+    fn a_trusted_config_carries_the_fingerprint_that_was_checked() {
+        let (_dir, repo) = repo_with(Some(SETUP));
+        trust(&repo);
+        let Ok(checked) = check(&repo, Some(Event::WorktreePostCreate)) else {
+            panic!("trusted and valid");
+        };
+        let root = repo.work_tree.clone().unwrap();
+        // The file changes after the check: what runs is what was checked, not the new bytes.
+        std::fs::write(root.join("daft.yml"), "hooks: {}\n").unwrap();
+        let expected = Fingerprint::of(&Sources::from_trusted(SETUP.as_bytes().to_vec(), None));
+        assert_eq!(checked.trusted.fingerprint(), &expected);
+        assert!(checked.config.event(Event::WorktreePostCreate).is_some());
+    }
+
+    #[test]
+    fn a_trusted_config_that_is_invalid_is_refused_with_its_error() {
+        let bad = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n        needs: [b]\n";
+        let (_dir, repo) = repo_with(Some(bad));
+        trust(&repo);
+        let Err(Resolution::Refused(refusal)) = check(&repo, Some(Event::WorktreePostCreate))
+        else {
+            panic!("an invalid config must be refused");
+        };
+        assert_eq!(refusal.why, Why::Invalid);
+        let error = refusal.error.expect("the config's own error");
+        assert_eq!(error.location.map(|l| l.0), Some(4), "{error}");
+    }
+
+    #[test]
+    fn a_teardown_of_a_damaged_or_untrusted_config_says_which() {
+        let (_dir, repo) = repo_with(Some(SETUP));
+        let state = State::of(&repo.common_dir);
+        trust(&repo);
+        let fingerprint = Fingerprint::of(&Sources::from_trusted(SETUP.as_bytes().to_vec(), None));
+        let mut record = Record::new(
+            crate::worktree::Identity {
+                id: "wt_0a1b2c".into(),
+                admin: Some("wt".into()),
+            },
+            "/tmp/gone".into(),
+        );
+        record.config = Some(fingerprint.to_string());
+        let run_in = camino::Utf8PathBuf::from("/tmp");
+        // No worktree-post-remove jobs: nothing.
+        assert!(matches!(
+            teardown(&state, &record, run_in.clone()).unwrap(),
+            Resolution::Nothing(Absent::NoJobs)
+        ));
+        // Its kept copy damaged: said as damaged, not as untrusted.
+        let blobs = state.trust_dir().join("blobs");
+        for blob in std::fs::read_dir(&blobs).unwrap().flatten() {
+            std::fs::write(blob.path(), "tampered").unwrap();
+        }
+        let Resolution::Refused(refusal) = teardown(&state, &record, run_in.clone()).unwrap()
+        else {
+            panic!("a damaged copy must be refused");
+        };
+        assert_eq!(refusal.why, Why::Damaged);
+        assert!(refusal.message.contains("damaged"), "{}", refusal.message);
+        Store::new(&state).untrust(&fingerprint).unwrap();
+        let Resolution::Refused(refusal) = teardown(&state, &record, run_in).unwrap() else {
+            panic!("an untrusted config must be refused");
+        };
+        assert!(refusal.message.contains("no longer trusted"));
+    }
+}

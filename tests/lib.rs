@@ -21,5 +21,7 @@ mod orchestration;
 mod ownership;
 mod review;
 mod security;
+mod structure;
+mod setup;
 mod trust;
 mod worktree;

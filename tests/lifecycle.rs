@@ -261,3 +261,119 @@ fn pre_remove_can_keep_the_worktree_and_force_goes_on() {
         .stderr_has("removing the worktree anyway (--force)");
     assert!(!wt.exists());
 }
+
+#[test]
+fn a_worktree_moved_away_by_hand_is_not_torn_down_before_or_after_its_repair() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("teardown.log");
+    let repo = TestRepo::installed(&teardown_config(&log));
+    let wt = added(&repo, "wt");
+    let history = runs(&repo, &wt).len();
+    // Into another directory: nothing of it is left beside its old place.
+    std::fs::create_dir_all(repo.path("archive")).unwrap();
+    let moved = repo.path("archive/wt");
+    std::fs::rename(&wt, &moved).unwrap();
+    for _ in 0..2 {
+        repo.daft(&["hooks", "log", "show"]).ok();
+        repo.git(&["status"]).ok();
+    }
+    // A daft call from inside the moved directory, before the repair: the same worktree.
+    assert_eq!(runs(&repo, &moved).len(), history);
+    repo.daft_in(&moved, &["hooks", "log", "show"]).ok();
+    repo.git_in(&moved, &["worktree", "repair"]).ok();
+    repo.daft(&["hooks", "log", "show"]).ok();
+    assert!(teardowns(&log).is_empty(), "{:?}", teardowns(&log));
+    assert_eq!(runs(&repo, &moved).len(), history, "its history stays");
+    // Removed for real: torn down, once.
+    repo.git(&["worktree", "remove", moved.to_str().unwrap()])
+        .ok();
+    for _ in 0..3 {
+        repo.daft(&["hooks", "log", "show"]).ok();
+    }
+    wait_until(Duration::from_secs(10), "the teardown", || {
+        teardowns(&log).len() == 1
+    });
+    repo.daft(&["hooks", "log", "show"]).ok();
+    assert_eq!(teardowns(&log).len(), 1);
+}
+
+/// The inode number of `path`.
+fn inode(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::symlink_metadata(path).unwrap().ino()
+}
+
+#[test]
+fn a_deleted_worktree_is_torn_down_whatever_reuses_its_inode_numbers() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("teardown.log");
+    let repo = TestRepo::installed(&teardown_config(&log));
+    let wt = added(&repo, "wt");
+    let freed = [inode(&wt), inode(&wt.join(".git"))];
+    std::fs::remove_dir_all(&wt).unwrap();
+    // New directories beside it, until one takes a freed inode number (file systems hand
+    // them out again soon).
+    let mut reused = false;
+    for i in 0..500 {
+        let dir = repo.path(&format!("new{i}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(".git"), "not a worktree").unwrap();
+        if freed.contains(&inode(&dir)) || freed.contains(&inode(&dir.join(".git"))) {
+            reused = true;
+            break;
+        }
+    }
+    eprintln!("an inode number was reused: {reused}");
+    repo.daft(&["hooks", "log", "show"]).ok();
+    wait_until(Duration::from_secs(10), "the teardown", || {
+        teardowns(&log).len() == 1
+    });
+}
+
+#[test]
+fn a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("teardown.log");
+    let repo = TestRepo::installed(&teardown_config(&log));
+    let wt = added(&repo, "wt");
+    std::fs::remove_dir_all(&wt).unwrap();
+    repo.git(&["worktree", "prune"]).ok();
+    repo.git(&["worktree", "add", "../wt", "-b", "again"]).ok();
+    wait_until(Duration::from_secs(10), "the old worktree's teardown", || {
+        teardowns(&log).len() == 1
+    });
+    assert!(teardowns(&log)[0].contains(" wt "), "{:?}", teardowns(&log));
+}
+
+#[test]
+fn remove_takes_a_branch_or_any_directory_inside_the_worktree() {
+    let repo = TestRepo::installed("hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: mkdir -p src/deep\n");
+    let wt = added(&repo, "feature-x");
+    repo.git(&["branch", "-m", "feature-x", "feature/x"]).ok();
+    repo.daft(&["remove", "feature/x"]).ok();
+    assert!(!wt.exists());
+    let wt = added(&repo, "other");
+    // From a subdirectory of the worktree it removes: `.` is the worktree.
+    repo.daft_in(&wt.join("src/deep"), &["remove", "."]).ok();
+    assert!(!wt.exists());
+    repo.daft(&["remove", "no-such-branch"])
+        .fails_with(2)
+        .stderr_has("neither a directory nor a branch checked out in a worktree");
+    let err = repo.daft(&["remove", "no-such-branch"]).stderr();
+    assert!(!err.contains("os error"), "{err}");
+}
+
+#[test]
+fn start_on_a_branch_that_has_a_worktree_goes_there() {
+    let repo = TestRepo::installed("hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n");
+    let first = repo.daft(&["start", "topic"]).ok().stdout();
+    let path = first.trim().to_owned();
+    assert!(std::path::Path::new(&path).join(".git").exists(), "{first}");
+    repo.daft(&["start", "topic"])
+        .ok()
+        .stdout_has(&path)
+        .stderr_has("has a worktree already");
+    repo.daft_in(&repo.path("repo.topic"), &["start", "main"])
+        .ok()
+        .stdout_has(repo.root.to_str().unwrap());
+}

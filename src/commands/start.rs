@@ -62,8 +62,11 @@ pub(crate) fn start(args: &StartArgs) -> Result<u8> {
     } else {
         cmd.arg("-b").arg(&args.branch).arg(&path);
     }
+    // stdout is the worktree's path alone (for scripts); what git says goes to stderr.
+    let git_says = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
     let status = cmd
         .stdin(Stdio::null())
+        .stdout(git_says)
         .status()
         .context("could not run git; is it installed and on PATH?")?;
     if status.success() {
