@@ -288,7 +288,8 @@ mod tests {
     use super::*;
     use crate::trust::Fingerprint;
 
-    const SETUP: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n";
+    const SETUP: &str =
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n";
 
     fn repo_with(config: Option<&str>) -> (tempfile::TempDir, Repo) {
         let dir = tempfile::tempdir().unwrap();
@@ -332,7 +333,11 @@ mod tests {
             panic!("an untrusted config must be refused");
         };
         assert_eq!(refusal.why, Why::Untrusted(trust::Status::Untrusted));
-        assert!(refusal.message.contains("daft trust"), "{}", refusal.message);
+        assert!(
+            refusal.message.contains("daft trust"),
+            "{}",
+            refusal.message
+        );
         trust(&repo);
         let root = repo.work_tree.clone().unwrap();
         std::fs::write(root.join("daft.yml"), format!("{SETUP}# changed\n")).unwrap();

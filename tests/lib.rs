@@ -21,7 +21,7 @@ mod orchestration;
 mod ownership;
 mod review;
 mod security;
-mod structure;
 mod setup;
+mod structure;
 mod trust;
 mod worktree;

@@ -339,15 +339,19 @@ fn a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown() {
     std::fs::remove_dir_all(&wt).unwrap();
     repo.git(&["worktree", "prune"]).ok();
     repo.git(&["worktree", "add", "../wt", "-b", "again"]).ok();
-    wait_until(Duration::from_secs(10), "the old worktree's teardown", || {
-        teardowns(&log).len() == 1
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "the old worktree's teardown",
+        || teardowns(&log).len() == 1,
+    );
     assert!(teardowns(&log)[0].contains(" wt "), "{:?}", teardowns(&log));
 }
 
 #[test]
 fn remove_takes_a_branch_or_any_directory_inside_the_worktree() {
-    let repo = TestRepo::installed("hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: mkdir -p src/deep\n");
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: mkdir -p src/deep\n",
+    );
     let wt = added(&repo, "feature-x");
     repo.git(&["branch", "-m", "feature-x", "feature/x"]).ok();
     repo.daft(&["remove", "feature/x"]).ok();
@@ -365,7 +369,9 @@ fn remove_takes_a_branch_or_any_directory_inside_the_worktree() {
 
 #[test]
 fn start_on_a_branch_that_has_a_worktree_goes_there() {
-    let repo = TestRepo::installed("hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n");
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n",
+    );
     let first = repo.daft(&["start", "topic"]).ok().stdout();
     let path = first.trim().to_owned();
     assert!(std::path::Path::new(&path).join(".git").exists(), "{first}");

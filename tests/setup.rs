@@ -179,10 +179,7 @@ fn wait_fails_while_the_setup_fails_and_says_which_job() {
     );
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
     let wt = repo.path("wt");
-    let out = repo
-        .daft_in(&wt, &["hooks", "wait"])
-        .fails_with(1)
-        .stderr();
+    let out = repo.daft_in(&wt, &["hooks", "wait"]).fails_with(1).stderr();
     assert!(out.contains("setup failed (exit 3)"), "{out}");
     assert!(!out.contains("did not succeed"), "said once: {out}");
 }
@@ -206,7 +203,10 @@ fn wait_prints_progress_without_a_terminal() {
         let lines = std::sync::Arc::clone(&lines);
         let stderr = waiter.stderr.take().unwrap();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 lines.lock().unwrap().push(line);
             }
         })

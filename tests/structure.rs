@@ -126,7 +126,11 @@ fn no_file_reaches_back_to_a_file_that_uses_it() {
     let mut done = BTreeSet::new();
     for module in graph.keys() {
         let cycle = visit(module, &graph, &mut Vec::new(), &mut done);
-        assert!(cycle.is_none(), "an import cycle: {}", cycle.unwrap().join(" → "));
+        assert!(
+            cycle.is_none(),
+            "an import cycle: {}",
+            cycle.unwrap().join(" → ")
+        );
     }
     // The check sees the edges it must: the hook's command resolves through `resolve`.
     assert!(graph["commands::hook"].contains("resolve"), "{graph:?}");
