@@ -90,6 +90,32 @@ fn uses(module: &str, code: &str, known: &BTreeSet<String>) -> BTreeSet<String> 
     out
 }
 
+/// Depth-first from `node`: the first cycle found, as a path.
+fn visit(
+    node: &str,
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    path: &mut Vec<String>,
+    done: &mut BTreeSet<String>,
+) -> Option<Vec<String>> {
+    if let Some(at) = path.iter().position(|p| p == node) {
+        let mut cycle = path[at..].to_vec();
+        cycle.push(node.to_owned());
+        return Some(cycle);
+    }
+    if done.contains(node) {
+        return None;
+    }
+    path.push(node.to_owned());
+    for next in &graph[node] {
+        if let Some(cycle) = visit(next, graph, path, done) {
+            return Some(cycle);
+        }
+    }
+    path.pop();
+    done.insert(node.to_owned());
+    None
+}
+
 #[test]
 fn no_file_reaches_back_to_a_file_that_uses_it() {
     let modules = modules();
@@ -98,31 +124,6 @@ fn no_file_reaches_back_to_a_file_that_uses_it() {
         .iter()
         .map(|(module, code)| (module.clone(), uses(module, code, &known)))
         .collect();
-    // Depth-first, reporting the first cycle as a path.
-    fn visit(
-        node: &str,
-        graph: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-    ) -> Option<Vec<String>> {
-        if let Some(at) = path.iter().position(|p| p == node) {
-            let mut cycle = path[at..].to_vec();
-            cycle.push(node.to_owned());
-            return Some(cycle);
-        }
-        if done.contains(node) {
-            return None;
-        }
-        path.push(node.to_owned());
-        for next in &graph[node] {
-            if let Some(cycle) = visit(next, graph, path, done) {
-                return Some(cycle);
-            }
-        }
-        path.pop();
-        done.insert(node.to_owned());
-        None
-    }
     let mut done = BTreeSet::new();
     for module in graph.keys() {
         let cycle = visit(module, &graph, &mut Vec::new(), &mut done);
