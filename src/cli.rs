@@ -60,17 +60,31 @@ pub(crate) enum Command {
     Supervise { run_dir: PathBuf },
     /// A `copy` job's process: carries PATHs from one work tree into another
     #[command(name = "__copy", hide = true)]
-    Copy {
-        #[arg(long)]
-        from: PathBuf,
-        #[arg(long)]
-        to: PathBuf,
-        #[arg(required = true)]
-        paths: Vec<String>,
-    },
+    Copy(CopyArgs),
     /// Ends processes daft started: SIGTERM, SIGKILL after the grace period (detached)
     #[command(name = "__end", hide = true)]
     End { targets: Vec<String> },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// The source worktree's root
+    #[arg(long)]
+    pub(crate) from: PathBuf,
+    /// The new worktree's root
+    #[arg(long)]
+    pub(crate) to: PathBuf,
+    /// A .worktreeinclude-style file (in the new worktree, else the source)
+    #[arg(long)]
+    pub(crate) include: Vec<String>,
+    /// Leave tracked files' modification times as the checkout made them
+    #[arg(long)]
+    pub(crate) no_carry_times: bool,
+    /// Where to leave a one-line note for the job's summary
+    #[arg(long)]
+    pub(crate) note: Option<PathBuf>,
+    /// Paths and globs, relative to the work tree root
+    pub(crate) paths: Vec<String>,
 }
 
 #[derive(Debug, Args)]

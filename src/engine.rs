@@ -205,6 +205,11 @@ impl Engine {
         self.signal(i, Status::Cancelled, reason);
     }
 
+    /// Stops one running job that gives way to the user's own work.
+    pub(crate) fn yield_job(&mut self, i: usize, reason: &str) {
+        self.signal(i, Status::Yielded, reason);
+    }
+
     /// The worktree moved: jobs that start from now on start there.
     pub(crate) fn moved_to(&mut self, path: camino::Utf8PathBuf) {
         self.ctx.worktree = path;
@@ -267,7 +272,8 @@ impl Engine {
             );
             return true;
         }
-        let cmd = match job::command(job, &self.ctx, &self.run.meta.id) {
+        let log = self.run.log_path(&job.name);
+        let cmd = match job::command(job, &self.ctx, &self.run.meta.id, &log) {
             Ok(Ok(cmd)) => cmd,
             Ok(Err(why)) => {
                 self.ledger.skipped_by_condition(i, why);
@@ -283,15 +289,9 @@ impl Engine {
             Output::Printed(printer) => Some((job.name.clone(), Arc::clone(printer))),
             Output::Logged => None,
         };
-        let spawned = job::spawn(
-            cmd,
-            &self.run.log_path(&job.name),
-            terminal,
-            self.stdin.clone(),
-            move |status| {
-                let _ = tx.send(Msg::Exited(i, status));
-            },
-        );
+        let spawned = job::spawn(cmd, &log, terminal, self.stdin.clone(), move |status| {
+            let _ = tx.send(Msg::Exited(i, status));
+        });
         let Started { pid, output_done } = match spawned {
             Ok(started) => started,
             Err(job::NotStarted::ForNow(why)) => {

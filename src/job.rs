@@ -15,7 +15,7 @@ use std::thread;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Action, Job};
+use crate::config::{Action, CopyItem, Job};
 use crate::event::Event;
 use crate::git;
 use crate::printer::Printer;
@@ -61,6 +61,7 @@ pub(crate) fn command(
     job: &Job,
     ctx: &Context,
     run: &str,
+    log: &std::path::Path,
 ) -> Result<Result<Command, String>, String> {
     let dir = working_dir(job, ctx.base_dir())?;
     let env = environment(job, ctx, run);
@@ -80,7 +81,7 @@ pub(crate) fn command(
             cmd
         }
         // A copy is daft itself, so it is a process like any job: cancelled, timed, logged.
-        Action::Copy { paths, from } => {
+        Action::Copy { items, from } => {
             let source = match (from, &ctx.source) {
                 (Some(from), _) => ctx.worktree.join(from),
                 (None, Some(source)) => source.clone(),
@@ -95,11 +96,24 @@ pub(crate) fn command(
             let mut cmd = Command::new(exe);
             cmd.arg("__copy")
                 .arg("--from")
-                .arg(source)
+                .arg(source.as_str())
                 .arg("--to")
                 .arg(ctx.worktree.as_str())
-                .arg("--")
-                .args(paths);
+                .arg("--note")
+                .arg(note_path(log));
+            if !job.carry_times {
+                cmd.arg("--no-carry-times");
+            }
+            for item in items {
+                if let CopyItem::Include(file) = item {
+                    cmd.arg("--include").arg(file);
+                }
+            }
+            cmd.arg("--")
+                .args(items.iter().filter_map(|item| match item {
+                    CopyItem::Path(path) => Some(path),
+                    CopyItem::Include(_) => None,
+                }));
             cmd
         }
     };

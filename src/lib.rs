@@ -52,6 +52,7 @@ mod supervisor;
 mod sys;
 mod trust;
 mod worktree;
+mod yielding;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -66,7 +67,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         cli.command,
         cli::Command::Hook(_)
             | cli::Command::Supervise { .. }
-            | cli::Command::Copy { .. }
+            | cli::Command::Copy(_)
             | cli::Command::End { .. }
     ) {
         sys::default_sigpipe();

@@ -69,7 +69,7 @@ pub(crate) fn standing(state: &State, identity: &Identity, owed: bool) -> Standi
             let jobs = Run::open(&run_dir).jobs();
             if jobs.iter().any(|job| !job.status.is_final()) {
                 Standing::Running(run)
-            } else if jobs.iter().all(|job| job.status.went_well()) {
+            } else if jobs.iter().all(|job| job.status.no_failure()) {
                 Standing::Done(run)
             } else {
                 Standing::Failed(run)

@@ -117,6 +117,16 @@ impl WorktreeDir {
         self.0.join("setup.lock")
     }
 
+    /// Held while a copy job carries modification times into the worktree; `times-run` names
+    /// the run that did, so it is done once per run.
+    pub(crate) fn times_lock(&self) -> PathBuf {
+        self.0.join("times.lock")
+    }
+
+    pub(crate) fn times_run(&self) -> PathBuf {
+        self.0.join("times-run")
+    }
+
     pub(crate) fn unseen_failures(&self) -> PathBuf {
         self.0.join("unseen-failures")
     }

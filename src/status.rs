@@ -21,6 +21,9 @@ pub(crate) enum Status {
     Skipped,
     /// Not run: its own `only:`/`skip:` said so. Counts as done for the jobs that need it.
     SkippedByCondition,
+    /// (background) Stopped because a process of the user's waited for a lock it held: the
+    /// user's own command is doing its work. Not a failure; its dependents do not run.
+    Yielded,
     /// Its process vanished without a recorded end.
     Lost,
     /// Its record cannot be read: what happened is unknown.
@@ -37,6 +40,11 @@ impl Status {
         matches!(self, Self::Succeeded | Self::SkippedByCondition)
     }
 
+    /// Whether it ended in a way that is no failure of the run (a yield is not).
+    pub(crate) fn no_failure(self) -> bool {
+        self.went_well() || self == Self::Yielded
+    }
+
     pub(crate) fn word(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -46,6 +54,7 @@ impl Status {
             Self::TimedOut => "timed-out",
             Self::Cancelled => "cancelled",
             Self::Skipped | Self::SkippedByCondition => "skipped",
+            Self::Yielded => "yielded",
             Self::Lost => "lost",
             Self::Damaged => "damaged",
         }

@@ -146,6 +146,7 @@ impl Supervision {
         }
         self.watch_worktree();
         self.watch_cancels();
+        self.watch_locks();
         self.leftovers.enforce();
         if let Some(msg) = self.engine.wait(Duration::from_millis(250)) {
             self.handle(msg);
@@ -203,6 +204,30 @@ impl Supervision {
                 self.engine.cancel(i, "cancelled by `daft hooks cancel`");
             }
             self.leftovers.end(&name);
+        }
+    }
+
+    /// A background job holding a lock the user's own command waits for gives way.
+    fn watch_locks(&mut self) {
+        let jobs = &self.engine.event.jobs;
+        let running: Vec<(usize, u32, &str)> = self
+            .engine
+            .running()
+            .into_iter()
+            .filter(|(i, _)| jobs[*i].background && jobs[*i].yields)
+            .map(|(i, pgid)| (i, pgid, jobs[i].name.as_str()))
+            .collect();
+        if running.is_empty() {
+            return;
+        }
+        for waiter in crate::yielding::blocking(&running, &self.engine.run.meta.id) {
+            self.engine.yield_job(
+                waiter.job,
+                &format!(
+                    "yielded: {} was waiting for a lock it held, so it stopped and left the work to it (what it finished is kept)",
+                    waiter.who
+                ),
+            );
         }
     }
 

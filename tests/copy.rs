@@ -62,7 +62,8 @@ fn tracked_files_and_files_already_there_are_never_overwritten() {
     assert_eq!(read(&wt.join("notes/a")), "mine\n");
     repo.daft_in(&wt, &["hooks", "log", "show", "carry"])
         .ok()
-        .stdout_has("already here");
+        .stdout_has("README: 0 files, 1 already there or tracked by git, kept")
+        .stdout_has("notes: 0 files, 1 already there or tracked by git, kept");
 }
 
 /// Every file, directory and link under `root`, with what matters about it.
@@ -149,13 +150,10 @@ fn symlinks_never_lead_a_copy_out_of_a_work_tree() {
         .daft_in(&wt, &["hooks", "log", "show", "carry"])
         .stdout();
     assert!(
-        log.contains("escape/*: escape/* goes through the symlink"),
+        log.contains("escape/*: escape is a symlink (or not a directory), and daft copies nothing through links"),
         "{log}"
     );
-    assert!(
-        log.contains("escape: 0 files, 0 bytes copied, 1 symlink(s)"),
-        "{log}"
-    );
+    assert!(log.contains("escape: 0 files, 1 symlink\n"), "{log}");
     assert!(
         wt.join("escape")
             .symlink_metadata()
@@ -188,7 +186,7 @@ fn symlinks_never_lead_a_copy_out_of_a_work_tree() {
     assert_eq!(read(&outside.path().join("secret")), "outside\n");
     repo.daft_in(&wt, &["hooks", "log", "show", "carry"])
         .ok()
-        .stdout_has("goes through the symlink");
+        .stdout_has("out in the new worktree is a symlink (or not a directory), and daft writes nothing through it");
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Man(args) => man::run(&args),
         Command::Validate => validate::run(),
         Command::Supervise { run_dir } => supervise(&run_dir),
-        Command::Copy { from, to, paths } => crate::copy::run(&from, &to, &paths),
+        Command::Copy(args) => crate::copy::run(&args),
         Command::End { targets } => Ok(crate::stop::run_helper(&targets)),
     }
 }

@@ -189,7 +189,7 @@ fn verdict(runs: &[&Run], records: &[JobRecord], printer: &Printer) -> u8 {
         .map(|(run, why)| format!("run {} cannot be read ({why})", run.meta.id))
         .collect();
     let mut first = None;
-    for record in records.iter().filter(|r| !r.status.went_well()) {
+    for record in records.iter().filter(|r| !r.status.no_failure()) {
         first.get_or_insert(record.name.as_str());
         let how = match (record.status, record.exit_code) {
             (crate::runs::Status::Failed, Some(code)) => format!("failed (exit {code})"),

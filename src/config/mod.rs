@@ -3,6 +3,7 @@
 //! every value can run.
 
 mod budget;
+mod copy;
 mod graph;
 mod raw;
 mod schema;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use copy::CopyItem;
 pub(crate) use source::{Source, Sources};
 pub(crate) use values::valid_port_name;
 
@@ -61,9 +63,9 @@ impl Parallel {
 pub(crate) enum Action {
     /// `run:`, a `sh -c` command.
     Run(String),
-    /// `copy:` paths and globs from the source worktree (or `from:`).
+    /// `copy:` paths, globs and include files, from the source worktree (or `from:`).
     Copy {
-        paths: Vec<String>,
+        items: Vec<CopyItem>,
         from: Option<String>,
     },
 }
@@ -234,14 +236,14 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                     }
                     Action::Run(run)
                 }
-                (None, Some(paths)) => {
+                (None, Some(items)) => {
                     if job.root.is_some() || !job.env.is_empty() {
                         return Err(wrong(
                             "a `copy` job takes no `root` or `env`: it copies into the same place in the new work tree",
                         ));
                     }
                     Action::Copy {
-                        paths,
+                        items,
                         from: job.from,
                     }
                 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::budget::{self, MAX_DEPTH, spend};
+use super::copy::{self, CopyItem};
 use super::{FailMode, Parallel, Source, schema, values};
 use crate::error::ConfigError;
 use crate::event::Event;
@@ -69,9 +70,9 @@ pub(super) struct RawJob {
     /// A command, run by `sh -c` in the job's root.
     #[serde(default, deserialize_with = "values::command_opt")]
     pub(super) run: Option<String>,
-    #[serde(default, deserialize_with = "values::copy_paths")]
-    #[schemars(schema_with = "schema::copy_paths")]
-    pub(super) copy: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "copy::items")]
+    #[schemars(schema_with = "copy::schema")]
+    pub(super) copy: Option<Vec<CopyItem>>,
     /// The worktree to copy from (default: the main worktree).
     #[serde(default, deserialize_with = "values::from_dir")]
     pub(super) from: Option<String>,

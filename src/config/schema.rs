@@ -58,17 +58,6 @@ pub(super) fn one_or_more(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// `copy:` paths or globs (a path or a list of them, at least one).
-pub(super) fn copy_paths(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "description": "Files, directories or globs carried from the source worktree into the same place; relative to the work tree root.",
-        "anyOf": [
-            { "type": "string", "minLength": 1 },
-            { "type": "array", "minItems": 1, "items": { "type": "string", "minLength": 1 } },
-        ],
-    })
-}
-
 /// `ports:` names.
 pub(super) fn ports(_: &mut SchemaGenerator) -> Schema {
     json_schema!({

@@ -256,7 +256,7 @@ pub(super) fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration
 }
 
 /// A list of strings, each checked while read; `one` also accepts a single string.
-fn checked_list<'de, D: Deserializer<'de>>(
+pub(super) fn checked_list<'de, D: Deserializer<'de>>(
     d: D,
     what: &'static str,
     one: bool,
@@ -335,31 +335,6 @@ pub(super) fn var_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, 
 /// `run:` of a job.
 pub(super) fn command_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     command(d).map(Some)
-}
-
-/// `copy:` paths and globs, relative to the work tree root and inside it.
-pub(super) fn copy_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    let paths = checked_list(d, "paths or globs in the work tree", true, |path| {
-        if path.is_empty() || path.contains('\0') {
-            return Err(format!("`{path}` is not a path"));
-        }
-        if Path::new(path).is_absolute() || !stays_inside(Path::new(path)) {
-            return Err(format!(
-                "`{path}` leaves the work tree; give a path relative to the work tree root"
-            ));
-        }
-        if path.contains(['*', '?', '[', '{']) {
-            globset::Glob::new(path)
-                .map_err(|err| format!("`{path}` is not a glob: {}", err.kind()))?;
-        }
-        Ok(())
-    })?;
-    if paths.is_empty() {
-        return Err(de::Error::custom(
-            "`copy` is empty; give the paths to carry over",
-        ));
-    }
-    Ok(Some(paths))
 }
 
 /// `from:` the worktree to copy from: a path, absolute or relative to the new work tree.

@@ -1,255 +1,432 @@
-//! Carrying out a copy plan: directories, links, then the files on as many threads as there
-//! are CPUs — each cloned where the file system can, else copied, under a temporary name and
-//! renamed into place — with progress for large copies.
+//! Carrying one path over, through directory handles: directories made as the source's, files
+//! on as many threads as there are CPUs — each cloned where the file system can (`FICLONE`),
+//! else copied in chunks that notice a stop, under a temporary name put in place whole, never
+//! over anything already there — symlinks copied as they are, hard links kept as links, modes
+//! and times kept (set-id bits dropped when the copy's owner is not the source's, as `cp`
+//! does). A temporary file a killed copy left is swept by the next one.
 
-use std::fs;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::io;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
-use super::{Item, Plan};
+use cap_fs_ext::{DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _, SystemTimeSpec};
+use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
 
-/// How a copy went.
-#[derive(Default)]
-pub(super) struct Outcome {
-    files: u64,
-    links: u64,
-    cloned: u64,
-    copied: u64,
-    pub(super) errors: u64,
+use super::outcome::{Outcome, Progress};
+use super::tree::{self, Tree};
+use super::unmovable::{self, Scan};
+
+/// A file for a worker: where it is, where it goes.
+struct FileJob {
+    src: Arc<Dir>,
+    dst: Arc<Dir>,
+    name: OsString,
+    rel: PathBuf,
+    size: u64,
 }
 
-impl Outcome {
-    pub(super) fn summary(&self, kept: usize) -> String {
-        use std::fmt::Write as _;
-        let mut text = format!(
-            "{} file{}, {}",
-            self.files,
-            if self.files == 1 { "" } else { "s" },
-            bytes(self.cloned + self.copied)
-        );
-        let _ = match (self.cloned, self.copied) {
-            (0, _) => write!(text, " copied"),
-            (_, 0) => write!(text, " cloned (copy-on-write)"),
-            (c, p) => write!(text, " ({} cloned, {} copied)", bytes(c), bytes(p)),
-        };
-        if self.links > 0 {
-            let _ = write!(text, ", {} symlink(s)", self.links);
-        }
-        if kept > 0 {
-            let _ = write!(text, ", {kept} already there or tracked by git, kept");
-        }
-        if self.errors > 0 {
-            let _ = write!(text, ", {} failed", self.errors);
-        }
-        text
-    }
+/// How one root is carried over.
+pub(super) struct Copier<'a> {
+    pub(super) src: &'a Tree,
+    pub(super) dst: &'a Tree,
+    /// Paths git tracks in the new worktree: never written.
+    pub(super) tracked: &'a HashSet<PathBuf>,
+    pub(super) stop: &'a AtomicBool,
 }
 
-fn bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.1} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1} kB", n / 1e3)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-/// Creates the directories and links, then copies the files on as many threads as there are
-/// CPUs, each to a temporary name renamed into place. Directory times are set last, since
-/// filling a directory changes its time.
-pub(super) fn execute(plan: &Plan, stop: &Arc<AtomicBool>) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut dirs = Vec::new();
-    let mut files = Vec::new();
-    for item in &plan.items {
-        match item {
-            Item::Dir { from, to } => match make_dir(from, to) {
-                Ok(true) => dirs.push((from, to)),
-                Ok(false) => {}
-                Err(err) => {
-                    println!("cannot create {}: {err}", to.display());
-                    outcome.errors += 1;
-                }
-            },
-            Item::Link { from, to } => match copy_link(from, to) {
-                Ok(()) => outcome.links += 1,
-                Err(err) => {
-                    println!("cannot copy the link {}: {err}", from.display());
-                    outcome.errors += 1;
-                }
-            },
-            Item::File { from, to, size } => files.push((from.as_path(), to.as_path(), *size)),
+impl Copier<'_> {
+    /// Copies `rel` (a file, a directory or a symlink of the source worktree) into the same
+    /// place in the new one.
+    pub(super) fn copy(&self, rel: &Path) -> Outcome {
+        let mut outcome = Outcome::default();
+        if let Err(err) = self.copy_into(rel, &mut outcome) {
+            outcome.error(format!("{}: {err}", rel.display()));
         }
+        outcome
     }
-    let next = Mutex::new(files.into_iter());
-    let (cloned, copied, errors, count) = (
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-    );
-    let progress = Progress::new(plan.bytes);
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let Some((from, to, size)) = next.lock().ok().and_then(|mut it| it.next())
-                    else {
-                        return;
-                    };
-                    match copy_file(from, to, stop) {
-                        Ok(true) => cloned.fetch_add(size, Ordering::Relaxed),
-                        Ok(false) => copied.fetch_add(size, Ordering::Relaxed),
-                        Err(err) => {
-                            if !stop.load(Ordering::Relaxed) {
-                                println!("cannot copy {}: {err}", from.display());
-                            }
-                            errors.fetch_add(1, Ordering::Relaxed)
+
+    fn copy_into(&self, rel: &Path, outcome: &mut Outcome) -> io::Result<()> {
+        let (parent, name) = tree::split(rel);
+        let src_parent = self.src.dir_at(parent)?;
+        let meta = src_parent.symlink_metadata(name)?;
+        let kind = meta.file_type();
+        let dst_parent = self.make_parents(parent)?;
+        if kind.is_dir() {
+            let src = src_parent.open_dir_nofollow(name)?;
+            if let Some(problem) = unmovable::venv(&src, rel) {
+                outcome.unmovable = Some(problem);
+                return Ok(());
+            }
+            drop((src, dst_parent));
+            let scan = Scan::for_tree(self.src, rel);
+            return self.copy_tree(rel, &scan, outcome);
+        }
+        if self.tracked.contains(rel) || dst_parent.symlink_metadata(name).is_ok() {
+            outcome.kept += 1;
+            return Ok(());
+        }
+        if kind.is_symlink() {
+            copy_link(&src_parent, &dst_parent, name)?;
+            outcome.symlinks += 1;
+        } else if kind.is_file() {
+            let scan = Scan::for_tree(self.src, rel);
+            let job = FileJob {
+                src: Arc::new(src_parent),
+                dst: Arc::new(dst_parent),
+                name: name.as_os_str().to_owned(),
+                rel: rel.to_owned(),
+                size: meta.len(),
+            };
+            let progress = Progress::new(meta.len());
+            let done = Mutex::new(Outcome::default());
+            self.copy_file(&job, &scan, &progress, &done);
+            outcome.add(done.into_inner().unwrap_or_default());
+        } else {
+            outcome.special(rel, kind);
+        }
+        Ok(())
+    }
+
+    /// The new worktree's directories that hold `parent`, made as the source's where missing.
+    fn make_parents(&self, parent: &Path) -> io::Result<Dir> {
+        let mut at = PathBuf::new();
+        let mut dir = self.dst.dir.try_clone()?;
+        for part in parent.components() {
+            at.push(part);
+            let mode = self.src.dir_at(&at)?.dir_metadata()?.mode();
+            let name = Path::new(part.as_os_str());
+            tree::make_dir(&dir, name, mode)?;
+            dir = dir.open_dir_nofollow(name).map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "{} in the new worktree is a symlink (or not a directory), and daft writes nothing through it",
+                        at.display()
+                    ),
+                )
+            })?;
+        }
+        Ok(dir)
+    }
+
+    /// Copies the directory `rel`, whole: the directories on this thread, the files on
+    /// workers.
+    fn copy_tree(&self, rel: &Path, scan: &Scan, outcome: &mut Outcome) -> io::Result<()> {
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let (tx, rx) = mpsc::sync_channel::<FileJob>(64);
+        let rx = Mutex::new(rx);
+        let done = Mutex::new(Outcome::default());
+        let progress = Progress::new(0);
+        let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut dir_times = Vec::new();
+        let walked = std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                        let Some(job) = job else { return };
+                        if self.stop.load(Ordering::Relaxed) {
+                            continue; // drain: the walk stops soon
                         }
-                    };
-                    count.fetch_add(1, Ordering::Relaxed);
-                    progress.add(size);
+                        self.copy_file(&job, scan, &progress, &done);
+                    }
+                });
+            }
+            let walked = self.walk(rel, &tx, &progress, &mut links, &mut dir_times, outcome);
+            drop(tx);
+            walked
+        });
+        outcome.add(done.into_inner().unwrap_or_default());
+        walked?;
+        self.link(&links, outcome);
+        // Filling a directory changes its times: set them last, deepest first.
+        for (dir_rel, atime, mtime) in dir_times.into_iter().rev() {
+            let (parent, name) = tree::split(&dir_rel);
+            if let Ok(dir) = self.dst.dir_at(parent) {
+                let _ = dir.set_symlink_times(name, Some(atime), Some(mtime));
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        rel: &Path,
+        tx: &mpsc::SyncSender<FileJob>,
+        progress: &Progress,
+        links: &mut Vec<(PathBuf, PathBuf)>,
+        dir_times: &mut Vec<(PathBuf, SystemTimeSpec, SystemTimeSpec)>,
+        outcome: &mut Outcome,
+    ) -> io::Result<()> {
+        let mut first_of: HashMap<(u64, u64), PathBuf> = HashMap::new();
+        // Only paths wait on the stack: a wide tree holds no more than a few descriptors.
+        let mut stack = vec![rel.to_owned()];
+        while let Some(rel) = stack.pop() {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let src = Arc::new(self.src.dir_at(&rel)?);
+            let meta = src.dir_metadata()?;
+            let (parent, name) = tree::split(&rel);
+            let dst_parent = self.dst.dir_at(parent)?;
+            let existed = dst_parent.symlink_metadata(name).is_ok();
+            tree::make_dir(&dst_parent, name, meta.mode())?;
+            let dst = Arc::new(dst_parent.open_dir_nofollow(name).map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "{} in the new worktree is a symlink (or not a directory), and daft writes nothing through it",
+                        rel.display()
+                    ),
+                )
+            })?);
+            if existed {
+                outcome.swept += sweep(&dst);
+            } else {
+                let (atime, mtime) = times(&meta);
+                dir_times.push((rel.clone(), atime, mtime));
+            }
+            let mut entries: Vec<_> = src.entries()?.flatten().collect();
+            entries.sort_by_key(cap_std::fs::DirEntry::file_name);
+            for entry in entries {
+                let entry_name = entry.file_name();
+                let entry_rel = rel.join(&entry_name);
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() {
+                    let venv = src
+                        .open_dir_nofollow(&entry_name)
+                        .ok()
+                        .and_then(|sub| unmovable::venv(&sub, &entry_rel));
+                    match venv {
+                        Some(problem) => outcome.unmovable = Some(problem),
+                        None => stack.push(entry_rel),
+                    }
+                    continue;
                 }
+                if self.tracked.contains(&entry_rel) || dst.symlink_metadata(&entry_name).is_ok() {
+                    outcome.kept += 1;
+                    continue;
+                }
+                if kind.is_symlink() {
+                    match copy_link(&src, &dst, Path::new(&entry_name)) {
+                        Ok(()) => outcome.symlinks += 1,
+                        Err(err) => outcome.error(format!("{}: {err}", entry_rel.display())),
+                    }
+                } else if kind.is_file() {
+                    let Ok(meta) = src.symlink_metadata(&entry_name) else {
+                        continue;
+                    };
+                    if meta.nlink() > 1 {
+                        let key = (meta.dev(), meta.ino());
+                        if let Some(first) = first_of.get(&key) {
+                            links.push((first.clone(), entry_rel));
+                            continue;
+                        }
+                        first_of.insert(key, entry_rel.clone());
+                    }
+                    progress.expect(meta.len());
+                    let job = FileJob {
+                        src: Arc::clone(&src),
+                        dst: Arc::clone(&dst),
+                        name: entry_name,
+                        rel: entry_rel,
+                        size: meta.len(),
+                    };
+                    if tx.send(job).is_err() {
+                        return Ok(());
+                    }
+                } else {
+                    outcome.special(&entry_rel, kind);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One file, to a temporary name beside its place, then put in place whole.
+    fn copy_file(&self, job: &FileJob, scan: &Scan, progress: &Progress, done: &Mutex<Outcome>) {
+        let mut outcome = Outcome::default();
+        match self.transfer(job, scan, &mut outcome) {
+            Ok(()) => {}
+            Err(_) if self.stop.load(Ordering::Relaxed) => {}
+            Err(err) => outcome.error(format!("{}: {err}", job.rel.display())),
+        }
+        progress.add(job.size);
+        if let Ok(mut done) = done.lock() {
+            done.add(outcome);
+        }
+    }
+
+    fn transfer(&self, job: &FileJob, scan: &Scan, outcome: &mut Outcome) -> io::Result<()> {
+        let mut read = OpenOptions::new();
+        read.read(true).follow(FollowSymlinks::No);
+        let src = job.src.open_with(&job.name, &read)?.into_std();
+        let meta = src.metadata()?;
+        if !meta.is_file() {
+            return Ok(()); // replaced while we looked: not carried
+        }
+        let tmp = temp_name(&job.name);
+        let mut write = OpenOptions::new();
+        write
+            .write(true)
+            .create_new(true)
+            .follow(FollowSymlinks::No)
+            .mode(0o600);
+        let dst = job.dst.open_with(&tmp, &write)?.into_std();
+        let result = (|| -> io::Result<bool> {
+            let cloned = crate::sys::clone_file(&src, &dst).is_ok();
+            if !cloned {
+                crate::sys::copy_contents(&src, &dst, meta.len(), self.stop)?;
+            }
+            let mut mode = meta.mode() & 0o7777;
+            let mine = dst.metadata()?;
+            if mode & 0o4000 != 0 && meta.uid() != mine.uid() {
+                mode &= !0o4000;
+                outcome
+                    .setid_dropped
+                    .push((job.rel.clone(), "set-user-id", meta.uid()));
+            }
+            if mode & 0o2000 != 0 && meta.gid() != mine.gid() {
+                mode &= !0o2000;
+                outcome
+                    .setid_dropped
+                    .push((job.rel.clone(), "set-group-id", meta.gid()));
+            }
+            dst.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            let (atime, mtime) = std_times(&meta);
+            dst.set_times(
+                std::fs::FileTimes::new()
+                    .set_accessed(atime)
+                    .set_modified(mtime),
+            )?;
+            place(&job.dst, &tmp, &job.name)?;
+            Ok(cloned)
+        })();
+        match result {
+            Ok(cloned) => {
+                outcome.files += 1;
+                if cloned {
+                    outcome.cloned += meta.len();
+                } else {
+                    outcome.copied += meta.len();
+                }
+                if scan.points_back(&src, meta.len()) {
+                    outcome.points_back.push(job.rel.clone());
+                }
+                Ok(())
+            }
+            Err(err) => {
+                let _ = job.dst.remove_file(&tmp);
+                if err.kind() == io::ErrorKind::AlreadyExists {
+                    outcome.kept += 1;
+                    return Ok(());
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Hard links of the source between files of the copy, made between their copies.
+    fn link(&self, links: &[(PathBuf, PathBuf)], outcome: &mut Outcome) {
+        for (first, other) in links {
+            let (first_parent, first_name) = tree::split(first);
+            let (parent, name) = tree::split(other);
+            let made = self.dst.dir_at(first_parent).and_then(|from| {
+                let to = self.dst.dir_at(parent)?;
+                from.hard_link(first_name, &to, name)
             });
+            match made {
+                Ok(()) => outcome.hard_links += 1,
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => outcome.kept += 1,
+                Err(err) => outcome.error(format!("{}: {err}", other.display())),
+            }
         }
-    });
-    for (from, to) in dirs.iter().rev() {
-        let _ = copy_times(from, to);
     }
-    outcome.files = count.into_inner() - errors.load(Ordering::Relaxed);
-    outcome.cloned = cloned.into_inner();
-    outcome.copied = copied.into_inner();
-    outcome.errors += errors.into_inner();
-    outcome
 }
 
-/// Creates the directory `to` with the mode of `from`; returns whether it made it (one that
-/// is there already is left as it is).
-fn make_dir(from: &Path, to: &Path) -> std::io::Result<bool> {
-    match to.symlink_metadata() {
-        Ok(meta) if meta.is_dir() => return Ok(false),
-        Ok(_) => {
-            return Err(std::io::Error::other(
-                "something that is not a directory is in the way",
-            ));
-        }
-        Err(_) => {}
-    }
-    fs::create_dir(to)?;
-    let mode = from.metadata()?.permissions().mode();
-    fs::set_permissions(to, fs::Permissions::from_mode(mode))?;
-    Ok(true)
+/// The temporary name a file is written under, beside its place.
+fn temp_name(name: &OsString) -> OsString {
+    let mut tmp = OsString::from(".");
+    tmp.push(name);
+    tmp.push(format!(".daft-copy-{}", std::process::id()));
+    tmp
 }
 
-fn copy_link(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(fs::read_link(from)?, to)
-}
-
-/// Copies one file to a temporary name beside `to` (clone if the file system can), keeps its
-/// mode and times, and renames it into place. Returns whether it was cloned. A copy that
-/// fails or is stopped removes its temporary file.
-fn copy_file(from: &Path, to: &Path, stop: &AtomicBool) -> std::io::Result<bool> {
-    let name = to.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = to.with_file_name(format!(".{name}.daft-copy-{}", std::process::id()));
-    let result = (|| {
-        let cloned = reflink_copy::reflink_or_copy(from, &tmp)?.is_none();
-        if stop.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("stopped"));
+/// Removes what a killed copy left in `dir` (`.NAME.daft-copy-PID` of a process that is gone).
+fn sweep(dir: &Dir) -> usize {
+    let Ok(entries) = dir.entries() else {
+        return 0;
+    };
+    let mut swept = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        let Some(pid) = text
+            .strip_prefix('.')
+            .and_then(|rest| rest.rsplit_once(".daft-copy-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if crate::sys::Pid::of(pid).is_none() && dir.remove_file(&name).is_ok() {
+            swept += 1;
         }
-        let meta = from.metadata()?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(meta.permissions().mode()))?;
-        copy_times(from, &tmp)?;
-        place(&tmp, to)?;
-        Ok(cloned)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
     }
-    result
+    swept
 }
 
 /// Puts the finished temporary file at its final name, never over something that appeared
 /// there meanwhile: a second name made exclusively (then the temporary one dropped), or, on a
 /// file system without links, a rename after checking the name is free.
-fn place(tmp: &Path, to: &Path) -> std::io::Result<()> {
-    match fs::hard_link(tmp, to) {
-        Ok(()) => fs::remove_file(tmp),
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(err),
-        Err(_) if to.symlink_metadata().is_ok() => Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
+fn place(dir: &Dir, tmp: &OsString, name: &OsString) -> io::Result<()> {
+    match dir.hard_link(tmp, dir, name) {
+        Ok(()) => dir.remove_file(tmp),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
+        Err(_) if dir.symlink_metadata(name).is_ok() => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
             "a file appeared at its place meanwhile",
         )),
-        Err(_) => fs::rename(tmp, to),
+        Err(_) => dir.rename(tmp, dir, name),
     }
 }
 
-/// Gives `to` the access and modification times of `from`.
-fn copy_times(from: &Path, to: &Path) -> std::io::Result<()> {
-    let meta = from.metadata()?;
+fn copy_link(src: &Dir, dst: &Dir, name: &Path) -> io::Result<()> {
+    dst.symlink_contents(src.read_link_contents(name)?, name)
+}
+
+/// A file's access and modification times, as `cap-fs-ext` sets them.
+fn times(meta: &cap_std::fs::Metadata) -> (SystemTimeSpec, SystemTimeSpec) {
+    use cap_std::fs::MetadataExt as _;
     let at = |secs: i64, nanos: i64| {
-        let since = Duration::new(secs.unsigned_abs(), nanos as u32);
-        if secs >= 0 {
-            SystemTime::UNIX_EPOCH + since
-        } else {
-            SystemTime::UNIX_EPOCH - since
-        }
+        SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(system_time(
+            secs, nanos,
+        )))
     };
-    let times = fs::FileTimes::new()
-        .set_accessed(at(meta.atime(), meta.atime_nsec()))
-        .set_modified(at(meta.mtime(), meta.mtime_nsec()));
-    fs::File::options()
-        .write(!meta.is_dir())
-        .read(meta.is_dir())
-        .open(to)?
-        .set_times(times)
+    (
+        at(meta.atime(), meta.atime_nsec()),
+        at(meta.mtime(), meta.mtime_nsec()),
+    )
 }
 
-/// Progress lines for large copies: every few seconds, how much of how much.
-struct Progress {
-    total: u64,
-    done: AtomicU64,
-    started: Instant,
-    last: Mutex<Instant>,
+fn std_times(meta: &std::fs::Metadata) -> (std::time::SystemTime, std::time::SystemTime) {
+    (
+        system_time(meta.atime(), meta.atime_nsec()),
+        system_time(meta.mtime(), meta.mtime_nsec()),
+    )
 }
 
-impl Progress {
-    fn new(total: u64) -> Self {
-        Self {
-            total,
-            done: AtomicU64::new(0),
-            started: Instant::now(),
-            last: Mutex::new(Instant::now()),
-        }
-    }
-
-    fn add(&self, n: u64) {
-        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
-        if self.total < 100_000_000 {
-            return;
-        }
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        if last.elapsed() >= Duration::from_secs(2) {
-            *last = Instant::now();
-            println!(
-                "{} of {} ({:.0}%) in {:.0}s",
-                bytes(done),
-                bytes(self.total),
-                done as f64 * 100.0 / self.total as f64,
-                self.started.elapsed().as_secs_f64()
-            );
-        }
+pub(super) fn system_time(secs: i64, nanos: i64) -> std::time::SystemTime {
+    let since = std::time::Duration::new(secs.unsigned_abs(), nanos as u32);
+    if secs >= 0 {
+        std::time::SystemTime::UNIX_EPOCH + since
+    } else {
+        std::time::SystemTime::UNIX_EPOCH - since
     }
 }
