@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Action, CopyItem, Job};
 use crate::event::Event;
 use crate::git;
+use crate::logfile::LogFile;
 use crate::printer::Printer;
 use crate::worktree::{Details, Identity};
 
@@ -178,16 +179,20 @@ pub(crate) fn spawn(
     stdin: Option<Arc<Vec<u8>>>,
     on_exit: impl FnOnce(ExitStatus) + Send + 'static,
 ) -> Result<Started, NotStarted> {
-    let log = File::create(log_path).map_err(|err| {
+    let log = LogFile::create(log_path).map_err(|err| {
         not_started(
             &format!("cannot create its log {}", log_path.display()),
             &err,
         )
     })?;
     let mut output_reader = None;
+    let mut relayed = None;
     let wired = match terminal {
-        None => log.try_clone().map(|copy| {
-            cmd.stdout(copy).stderr(log);
+        // Through daft, so the log keeps its cap.
+        None => std::io::pipe().and_then(|(reader, pipe_end)| {
+            relayed = Some(relay(reader, LogFile::new(log))?);
+            cmd.stdout(pipe_end.try_clone()?).stderr(pipe_end);
+            Ok(())
         }),
         Some((name, printer)) => std::io::pipe().and_then(|(reader, pipe_end)| {
             cmd.stdout(pipe_end.try_clone()?).stderr(pipe_end);
@@ -218,7 +223,7 @@ pub(crate) fn spawn(
             copy_output(name, reader, log, printer)
                 .map_err(|err| not_started("cannot start a thread for its output", &err))?,
         ),
-        None => None,
+        None => relayed,
     };
     let spawned = cmd.spawn();
     drop(cmd); // closes our copies of the pipe's write end, so the reader sees EOF
@@ -245,20 +250,40 @@ pub(crate) fn spawn(
     })
 }
 
+/// Copies a job's output into its capped log as it comes. Signals on the returned channel
+/// when the job's end of the pipe is closed.
+fn relay(mut reader: std::io::PipeReader, mut log: LogFile) -> std::io::Result<Receiver<()>> {
+    use std::io::Read as _;
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::Builder::new().spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let _ = log.write(&buf[..n]);
+        }
+        let _ = log.flush();
+        let _ = done_tx.send(());
+    })?;
+    Ok(done_rx)
+}
+
 /// Copies a job's output, line by line, to its log and to the terminal with its name in front.
 /// Signals on the returned channel when the job's end of the pipe is closed.
 fn copy_output(
     name: String,
     reader: std::io::PipeReader,
-    mut log: File,
+    log: File,
     printer: Arc<Printer>,
 ) -> std::io::Result<Receiver<()>> {
     let (done_tx, done_rx) = mpsc::channel();
+    let mut log = LogFile::new(log);
     thread::Builder::new().spawn(move || {
         let mut reader = BufReader::new(reader);
         let mut line = Vec::new();
         while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let _ = log.write_all(&line);
+            let _ = log.write(&line);
             let text = String::from_utf8_lossy(&line);
             printer.job_line(&name, text.trim_end_matches(['\n', '\r']));
             line.clear();

@@ -31,6 +31,7 @@ mod git;
 mod install;
 mod job;
 mod ledger;
+mod logfile;
 mod ports;
 mod previous;
 mod printer;

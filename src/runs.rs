@@ -61,7 +61,10 @@ impl Run {
         keep: &[&str],
     ) -> Result<Self> {
         let parent = owner.runs();
-        prune(state, &parent, keep);
+        // Room for this run's logs at their cap, so the clone stays within its budget while
+        // they are written.
+        let reserve = jobs.len() as u64 * crate::logfile::CAP;
+        prune(state, &parent, keep, reserve);
         let id = format!("{:012}-{}", next_seq(state)?, std::process::id());
         let final_dir = parent.join(&id);
         // Made under a temporary name and renamed whole: no reader sees a run without records.
@@ -265,9 +268,10 @@ fn all_run_dirs(state: &State) -> Vec<PathBuf> {
 }
 
 /// Drops the oldest finished runs of this worktree beyond [`KEEP_RUNS`], then the oldest
-/// finished runs of the clone while all of them take more than [`SIZE_CAP`]. Best effort: a
-/// run that cannot be removed now is removed another time. Runs named in `keep` stay.
-fn prune(state: &State, worktree_runs: &Path, keep: &[&str]) {
+/// finished runs of the clone while all of them take more than [`SIZE_CAP`] less `reserve`.
+/// Best effort: a run that cannot be removed now is removed another time. Runs named in `keep`
+/// stay.
+fn prune(state: &State, worktree_runs: &Path, keep: &[&str], reserve: u64) {
     let removable = |dir: &Path| {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         !keep.contains(&name)
@@ -296,7 +300,7 @@ fn prune(state: &State, worktree_runs: &Path, keep: &[&str]) {
     let mut total: u64 = all.iter().map(|(_, _, size)| size).sum();
     all.sort();
     for (_, dir, size) in all {
-        if total <= SIZE_CAP {
+        if total <= SIZE_CAP.saturating_sub(reserve) {
             break;
         }
         if removable(&dir) && fs::remove_dir_all(&dir).is_ok() {

@@ -16,6 +16,7 @@ mod engine;
 mod faults;
 mod git_variants;
 mod hook_contract;
+mod inputs;
 mod install;
 mod lifecycle;
 mod orchestration;

@@ -114,3 +114,36 @@ fn a_hook_run_by_another_user_in_our_repository_runs_nothing() {
     assert!(stderr.contains("owned by another user (uid 0)"), "{stderr}");
     assert!(!repo.root.join("marker").exists());
 }
+
+#[test]
+fn another_user_s_pending_teardown_is_not_claimed_by_us() {
+    if !am_root() {
+        return;
+    }
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n  worktree-post-remove:\n    jobs:\n      - name: drop\n        run: touch ../dropped\n",
+    );
+    repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
+    // Nothing of ours still runs there (a supervisor would notice the removal itself).
+    repo.daft_in(&repo.path("wt"), &["hooks", "wait"]).ok();
+    std::fs::remove_dir_all(repo.path("wt")).unwrap();
+    // The repository is handed to its owner, with a daft directory anyone may write.
+    chown(&repo, &repo.root);
+    let daft_dir = repo.common_dir().join("daft");
+    std::fs::set_permissions(
+        &daft_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let index = std::fs::read(daft_dir.join("worktrees/index")).unwrap();
+    for args in [&["env"][..], &["hooks", "log", "show"], &["doctor"]] {
+        let _ = repo.daft(args);
+    }
+    assert_eq!(
+        std::fs::read(daft_dir.join("worktrees/index")).unwrap(),
+        index,
+        "nothing of the owner's was claimed or changed"
+    );
+    assert!(!daft_dir.join("removed").exists());
+    assert!(!repo.path("dropped").exists());
+}

@@ -253,3 +253,74 @@ fn a_background_job_holding_a_lock_the_user_waits_for_gives_way() {
     assert_eq!(crate::common::status(&repo, &wt, "stubborn"), "running");
     repo.daft_in(&wt, &["hooks", "cancel", "stubborn"]).ok();
 }
+
+#[test]
+fn worktreeinclude_names_the_gitignored_files_to_carry() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", ".env*\nsecrets/\nbuild/\nnode_modules/\n");
+    repo.write(
+        ".worktreeinclude",
+        "# as Claude Code, worktrunk and git-wt read it\n.env*\n!.env.production\nsecrets/\n**/local.toml\n",
+    );
+    repo.write("tracked.txt", "tracked\n");
+    let repo = repo
+        .daft_yml(&copying("[{include: .worktreeinclude}]"))
+        .commit()
+        .install()
+        .trust();
+    for file in [
+        ".env",
+        ".env.local",
+        ".env.production",
+        "secrets/a/key",
+        "build/out",
+        "build/conf/local.toml",
+        "node_modules/x/index.js",
+    ] {
+        repo.write(file, file);
+    }
+    repo.write("untracked-not-ignored.txt", "x");
+    let wt = added(&repo, "wt");
+    for carried in [
+        ".env",
+        ".env.local",
+        "secrets/a/key",
+        "build/conf/local.toml",
+    ] {
+        assert_eq!(read(&wt.join(carried)), carried, "{carried}");
+    }
+    for left in [
+        ".env.production",
+        "build/out",
+        "node_modules/x/index.js",
+        "untracked-not-ignored.txt",
+    ] {
+        assert!(!wt.join(left).exists(), "{left} must not be carried");
+    }
+    repo.daft_in(&wt, &["hooks", "log", "show", "carry"])
+        .ok()
+        .stdout_has(".worktreeinclude (include file): 4 files");
+}
+
+#[test]
+fn a_cargo_target_is_carried_without_rustc_s_incremental_cache() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "target/\n");
+    let repo = repo
+        .daft_yml(&copying("[target]"))
+        .commit()
+        .install()
+        .trust();
+    repo.write("target/debug/.fingerprint/app-1/lib-app", "fp");
+    repo.write("target/debug/deps/libapp-1.rlib", "rlib");
+    repo.write(
+        "target/debug/incremental/app-1/s-1/query-cache.bin",
+        "cache",
+    );
+    let wt = added(&repo, "wt");
+    assert!(wt.join("target/debug/deps/libapp-1.rlib").exists());
+    assert!(!wt.join("target/debug/incremental").exists());
+    repo.daft_in(&wt, &["hooks", "log", "show", "carry"])
+        .ok()
+        .stdout_has("target/debug/incremental: left out: rustc's incremental cache");
+}

@@ -268,7 +268,11 @@ fn print_log(runs: &[Run], job: &str, args: &ShowArgs) -> Result<u8> {
             let len = file.metadata().map_or(0, |m| m.len());
             if len < offset {
                 // The log was cut to its cap while we followed it: go on from its new end.
-                offset = 0;
+                writeln!(
+                    out,
+                    "[daft: the middle of this log was cut to keep it under its cap; going on from its end]"
+                )?;
+                offset = len;
             }
             file.seek(SeekFrom::Start(offset))?;
             // Streamed: a log of any size is shown without being held in memory.

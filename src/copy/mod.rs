@@ -13,6 +13,7 @@
 //! the source's get its modification times, so the carried caches stay valid (`times`).
 
 mod outcome;
+mod place;
 mod plan;
 mod times;
 mod transfer;
@@ -131,6 +132,9 @@ impl Report {
                 "{}: {what}; daft copies files, directories and symlinks, so it was not carried",
                 rel.display()
             );
+        }
+        for (rel, why) in &outcome.left_out {
+            println!("{}: left out: {why}", rel.display());
         }
         for (rel, bit, owner) in &outcome.setid_dropped {
             println!(

@@ -26,6 +26,8 @@ pub(super) struct Outcome {
     pub(super) setid_dropped: Vec<(PathBuf, &'static str, u32)>,
     /// Small text files that hold the source worktree's absolute path.
     pub(super) points_back: Vec<PathBuf>,
+    /// What was left out on purpose, and why.
+    pub(super) left_out: Vec<(PathBuf, &'static str)>,
     /// Why the tree was not copied at all (a virtualenv).
     pub(super) unmovable: Option<String>,
     pub(super) errors: Vec<String>,
@@ -43,6 +45,7 @@ impl Outcome {
         self.specials.extend(other.specials);
         self.setid_dropped.extend(other.setid_dropped);
         self.points_back.extend(other.points_back);
+        self.left_out.extend(other.left_out);
         self.unmovable = self.unmovable.take().or(other.unmovable);
         self.errors.extend(other.errors);
     }

@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result};
 use cap_fs_ext::{DirExt as _, SystemTimeSpec};
 use cap_std::fs::MetadataExt as _;
 
-use super::transfer::system_time;
+use super::place::system_time;
 use super::tree::{self, Tree};
 
 /// What carrying the times did.

@@ -47,6 +47,11 @@ pub(super) enum Scan {
 }
 
 impl Scan {
+    /// Whether the tree is (in) a cargo target directory.
+    pub(super) fn cargo(&self) -> bool {
+        matches!(self, Self::Off)
+    }
+
     /// How to look at the tree at `rel` of `src`.
     pub(super) fn for_tree(src: &Tree, rel: &Path) -> Self {
         let cargo = rel
