@@ -367,6 +367,12 @@ impl Engine {
     }
 
     fn end(&mut self, i: usize, status: Status, code: Option<i32>, reason: Option<String>) {
+        // A copy that did not finish may have left a file half-written: not for long.
+        if let (crate::config::Action::Copy { items, .. }, false) =
+            (&self.event.jobs[i].action, status.went_well())
+        {
+            crate::copy::sweep(self.ctx.worktree.as_std_path(), items);
+        }
         self.ledger.ended(i, status, code, reason, now());
         if let Some(note) = job::take_note(&self.run.log_path(&self.event.jobs[i].name)) {
             self.ledger.records[i].note = Some(note);

@@ -242,7 +242,11 @@ impl Supervision {
                 // and what it was running has no owner but us now.
                 for &i in &self.sync_jobs {
                     if !self.engine.is_settled(i) {
-                        end_orphaned_sync_job(&self.engine.run, &self.engine.event.jobs[i].name);
+                        let job = &self.engine.event.jobs[i];
+                        end_orphaned_sync_job(&self.engine.run, &job.name);
+                        if let crate::config::Action::Copy { items, .. } = &job.action {
+                            crate::copy::sweep(self.place.path.as_std_path(), items);
+                        }
                         self.engine.handle(Msg::SyncDone(i, false));
                     }
                 }

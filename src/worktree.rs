@@ -32,11 +32,18 @@ impl Identity {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-        let ino = repo
+        let meta = repo
             .git_dir
             .metadata()
-            .with_context(|| format!("cannot read {}", repo.git_dir.display()))?
-            .ino();
+            .with_context(|| format!("cannot read {}", repo.git_dir.display()))?;
+        // The inode, and the birth time where the file system keeps one: git's directory for a
+        // worktree removed and made again may get the same inode number, never the same birth.
+        let born = meta
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let ino = format!("{}.{born}", meta.ino());
         let label = match (&admin, &repo.work_tree) {
             (Some(name), _) => name.clone(),
             (None, Some(tree)) => tree

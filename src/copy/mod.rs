@@ -222,6 +222,57 @@ fn carry_times(src: &Tree, dst: &Tree) {
     }
 }
 
+/// Removes what a copy job that ended without succeeding (killed, say) left half-written in
+/// the new worktree at `root`: the temporary files under the places its `items` copy to (the
+/// whole tree for an include file). Through directory handles, like the copy.
+pub(crate) fn sweep(root: &Path, items: &[crate::config::CopyItem]) -> usize {
+    use crate::config::CopyItem;
+    let Ok(tree) = Tree::open(root) else {
+        return 0;
+    };
+    let mut starts: Vec<PathBuf> = Vec::new();
+    for item in items {
+        match item {
+            CopyItem::Path(pattern) => starts.push(
+                Path::new(pattern)
+                    .components()
+                    .take_while(|c| {
+                        !c.as_os_str()
+                            .to_string_lossy()
+                            .contains(['*', '?', '[', '{'])
+                    })
+                    .collect(),
+            ),
+            CopyItem::Include(_) => starts.push(PathBuf::new()),
+        }
+    }
+    let mut swept = 0;
+    let mut seen = HashSet::new();
+    for start in starts {
+        // A copied file sits in the directory of its path, or in one below it.
+        let (parent, _) = tree::split(&start);
+        let mut stack = vec![parent.to_owned(), start.clone()];
+        while let Some(rel) = stack.pop() {
+            if !seen.insert(rel.clone()) {
+                continue;
+            }
+            let Ok(dir) = tree.dir_at(&rel) else {
+                continue;
+            };
+            swept += place::sweep(&dir);
+            if rel == parent && rel != start {
+                continue; // only the copied path's own directory, not its siblings' trees
+            }
+            for entry in dir.entries().into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) && entry.file_name() != ".git" {
+                    stack.push(rel.join(entry.file_name()));
+                }
+            }
+        }
+    }
+    swept
+}
+
 /// The paths git tracks in the work tree at `root`, relative to it: never overwritten.
 fn tracked_files(root: &Path) -> HashSet<PathBuf> {
     let Ok(out) = crate::git::command(root)
