@@ -168,11 +168,12 @@ fn end_orphans(dir: &crate::state::WorktreeDir) {
     let mut groups: Vec<Pid> = Vec::new();
     for run in runs::list(dir) {
         for mut job in run.jobs() {
-            if job.status.is_final() {
-                continue;
-            }
+            // A stopped supervisor of a worktree that is gone will never act again.
             if crate::sys::stopped(job.owner.pid) {
                 crate::sys::kill_pid(job.owner, crate::sys::SIGKILL);
+            }
+            if job.status.is_final() {
+                continue;
             }
             if let Some(process) = job.process.filter(|p| p.alive()) {
                 groups.push(process);

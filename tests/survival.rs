@@ -122,7 +122,11 @@ fn a_stopped_supervisor_cannot_make_a_cancel_or_a_removal_hang() {
     repo.daft(&["remove", "--force", wt.to_str().unwrap()]).ok();
     assert!(started.elapsed() < Duration::from_secs(12));
     assert!(!wt.exists());
-    kill("KILL", i64::from(supervisor));
+    wait_until(
+        Duration::from_secs(10),
+        "the stopped supervisor to be ended",
+        || !pid_alive(supervisor),
+    );
 }
 
 #[test]
