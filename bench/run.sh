@@ -35,9 +35,12 @@ mkdir -p "$work/lefthook"
 ln -s "$(find "$work/py" -path '*lefthook-linux-*/lefthook' -type f | head -1)" "$work/lefthook/lefthook"
 LEFTHOOK=$work/lefthook/lefthook
 
-echo "==> building daft as install.sh does"
+echo "==> building daft as install.sh does (statically linked), and the ordinary way"
 (CARGO_TARGET_DIR=$root/target CARGO_INSTALL_ROOT=$work/daft DAFT_INSTALL_ONLY=1 "$root/install.sh" >/dev/null 2>&1)
 DAFT=$work/daft/bin/daft
+(cd "$root" && cargo build --release --locked -q)
+mkdir -p "$work/daft-dyn" && cp "$root/target/release/daft" "$work/daft-dyn/daft"
+DAFT_DYN=$work/daft-dyn/daft
 GIT_OLD=$(command -v git)
 GIT_NEW=
 if [ -f "$shared/git-2.55.0-linux-x86_64.tar.xz" ]; then
@@ -69,12 +72,25 @@ new_repo() {
 		cd "$dir"
 		export PATH=$(dirname "$git"):$PATH
 		echo hello >README
+		for i in $(seq 100); do echo "$i" >"file$i"; done # a small real repository, not an empty one
 		cp "$root/daft.yml" daft.yml
 		# No background maintenance: it would fall on whichever repository is measured later.
 		"$git" config gc.auto 0 && "$git" config maintenance.auto false
 		"$git" add -A && "$git" commit -qm init && "$git" branch other
 		case ${3:-} in
-		daft) "$DAFT" install --mode "$4" >/dev/null && "$DAFT" trust --yes >/dev/null ;;
+		daft) "${5:-$DAFT}" install --mode "$4" >/dev/null && "${5:-$DAFT}" trust --yes >/dev/null ;;
+		true-dir)
+			# git's floor for hooks-path: a hook under every name, each /bin/true.
+			mkdir -p .git/true-hooks
+			for h in applypatch-msg pre-applypatch post-applypatch pre-commit pre-merge-commit prepare-commit-msg commit-msg post-commit pre-rebase post-checkout post-merge pre-push pre-receive update post-receive post-update reference-transaction pre-auto-gc post-rewrite sendemail-validate post-index-change; do
+				ln -s /bin/true ".git/true-hooks/$h"
+			done
+			"$git" config core.hooksPath .git/true-hooks
+			;;
+		true-cfg)
+			# git's floor for config mode: one registered /bin/true for post-checkout.
+			"$git" config hook.t.command /bin/true && "$git" config hook.t.event post-checkout
+			;;
 		lefthook)
 			printf 'post-checkout:\n  commands:\n    noop:\n      run: "true"\npre-commit:\n  commands:\n    noop:\n      run: "true"\n' >lefthook.yml
 			PATH=$work/lefthook:$PATH "$LEFTHOOK" install >/dev/null
@@ -111,47 +127,72 @@ commit_bench() {
 	hyperfine -N --warmup 10 --runs "$((runs / 2))" --export-json "$out" "${args[@]}" >/dev/null
 }
 
-# processes GIT REPO: how many hook processes git starts for one commit, and how many of
-# them (or their children) are daft.
+# processes GIT REPO WHAT: how many hook processes git starts for one commit (WHAT=commit) or
+# one switch (WHAT=switch), and how many processes in all (strace), daft among them.
 processes() {
-	local git=$1 dir=$work/$2
-	GIT_TRACE2_EVENT=$work/trace.json "$git" -C "$dir" commit -q --allow-empty -m counted
-	local hooks daft
+	local git=$1 dir=$work/$2 what=$3 cmd
+	case $what in
+	commit) cmd=(commit -q --allow-empty -m counted) ;;
+	switch) cmd=(switch -q other) ;;
+	esac
+	[ "$what" = switch ] && "$git" -C "$dir" switch -q main
+	GIT_TRACE2_EVENT=$work/trace.json "$git" -C "$dir" "${cmd[@]}"
+	local hooks execs daft
 	hooks=$(grep -c '"event":"child_start".*"child_class":"hook"' "$work/trace.json" || true)
-	strace -f -qq -e trace=execve -o "$work/strace.out" "$git" -C "$dir" commit -q --allow-empty -m counted
-	daft=$(grep -c "execve(\"$DAFT\"" "$work/strace.out" || true)
+	[ "$what" = switch ] && "$git" -C "$dir" switch -q main
+	strace -f -qq -e trace=execve -o "$work/strace.out" "$git" -C "$dir" "${cmd[@]}"
+	execs=$(grep -c 'execve(' "$work/strace.out" || true)
+	daft=$(grep -c 'execve("[^"]*daft' "$work/strace.out" || true)
 	rm -f "$work/trace.json"
-	echo "  $2: one git commit starts $hooks hook process(es), $daft of them daft"
+	echo "  $2: one git $what starts $hooks hook process(es) ($execs execs in all, $daft of them daft)"
 }
 
 echo
 echo "## dispatch: a git switch with nothing for daft to do"
 new_repo plain-old "$GIT_OLD"
+new_repo true-old "$GIT_OLD" true-dir
 new_repo hp-old "$GIT_OLD" daft hooks-path
 new_repo lh-old "$GIT_OLD" lefthook
-switch_bench "$GIT_OLD" "$work/switch-old.json" "git $("$GIT_OLD" --version | cut -d' ' -f3), no hooks=plain-old" "daft, hooks-path mode=hp-old" "lefthook, one trivial command=lh-old"
-report hyperfine "$work/switch-old.json" "daft, hooks-path mode=1"
+switch_bench "$GIT_OLD" "$work/switch-old.json" "git $("$GIT_OLD" --version | cut -d' ' -f3), no hooks=plain-old" "/bin/true under every hook name (the floor)=true-old" "daft, hooks-path mode (repository install)=hp-old" "lefthook, one trivial command=lh-old"
+report hyperfine "$work/switch-old.json" "daft, hooks-path mode (repository install)=2"
+for r in plain-old true-old hp-old lh-old; do processes "$GIT_OLD" "$r" switch; done
+# A global install (one shim directory for every repository, whose hooks daft cannot list):
+# a shim under every name, in a HOME of its own.
+ghome=$work/global-home
+mkdir -p "$ghome"
+genv="HOME=$ghome GIT_CONFIG_GLOBAL=$ghome/.gitconfig XDG_DATA_HOME=$ghome/.local/share XDG_STATE_HOME=$ghome/.local/state"
+cp "$HOME/.gitconfig" "$ghome/.gitconfig"
+env $genv "$DAFT" install --global --mode hooks-path >/dev/null
+new_repo glob-old "$GIT_OLD"
+(cd "$work/glob-old" && env $genv "$DAFT" trust --yes >/dev/null)
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/switch-global.json" \
+	--prepare "$GIT_OLD -C $work/plain-old switch -q main" -n "git alone (baseline)" "$GIT_OLD -C $work/plain-old switch -q other" \
+	--prepare "env $genv $GIT_OLD -C $work/glob-old switch -q main" -n "daft, hooks-path mode, global install" "env $genv $GIT_OLD -C $work/glob-old switch -q other" >/dev/null
+report hyperfine "$work/switch-global.json"
 if [ -n "$GIT_NEW" ]; then
 	new_repo plain-new "$GIT_NEW"
+	new_repo truecfg-new "$GIT_NEW" true-cfg
 	new_repo cfg-new "$GIT_NEW" daft config
+	new_repo cfgdyn-new "$GIT_NEW" daft config "$DAFT_DYN"
 	new_repo hp-new "$GIT_NEW" daft hooks-path
 	new_repo lh-new "$GIT_NEW" lefthook
-	switch_bench "$GIT_NEW" "$work/switch-new.json" "git 2.55.0, no hooks=plain-new" "daft, config mode=cfg-new" "daft, hooks-path mode=hp-new" "lefthook, one trivial command=lh-new"
-	report hyperfine "$work/switch-new.json" "daft, config mode=0.5" "daft, hooks-path mode=1"
+	switch_bench "$GIT_NEW" "$work/switch-new.json" "git 2.55.0, no hooks=plain-new" "a registered /bin/true (the floor)=truecfg-new" "daft, config mode (static build)=cfg-new" "daft, config mode (ordinary build)=cfgdyn-new" "daft, hooks-path mode=hp-new" "lefthook, one trivial command=lh-new"
+	report hyperfine "$work/switch-new.json"
+	for r in truecfg-new cfg-new cfgdyn-new; do processes "$GIT_NEW" "$r" switch; done
 else
 	echo "  (config mode skipped: it needs git 2.54+, the prebuilt git 2.55 in ../shared/git-suite)"
 fi
 
 echo
 echo "## git commit, with a daft.yml that names no commit hook"
-commit_bench "$GIT_OLD" "$work/commit-old.json" "git, no hooks=plain-old" "daft, hooks-path mode=hp-old" "lefthook, one trivial command=lh-old"
-report hyperfine "$work/commit-old.json"
-processes "$GIT_OLD" hp-old
+commit_bench "$GIT_OLD" "$work/commit-old.json" "git, no hooks=plain-old" "/bin/true under every hook name (the floor)=true-old" "daft, hooks-path mode (repository install)=hp-old" "lefthook, one trivial command=lh-old"
+report hyperfine "$work/commit-old.json" "daft, hooks-path mode (repository install)=1"
+for r in true-old hp-old lh-old; do processes "$GIT_OLD" "$r" commit; done
 if [ -n "$GIT_NEW" ]; then
 	commit_bench "$GIT_NEW" "$work/commit-new.json" "git 2.55.0, no hooks=plain-new" "daft, config mode=cfg-new" "daft, hooks-path mode=hp-new" "lefthook, one trivial command=lh-new"
 	report hyperfine "$work/commit-new.json" "daft, config mode=0.2"
-	processes "$GIT_NEW" cfg-new
-	processes "$GIT_NEW" hp-new
+	processes "$GIT_NEW" cfg-new commit
+	processes "$GIT_NEW" hp-new commit
 fi
 
 echo

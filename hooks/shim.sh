@@ -7,6 +7,7 @@
 DAFT_BIN=${DAFT_BIN:-@BIN@}
 DAFT_PREVIOUS_HOOKS=@PREVIOUS@
 DAFT_ADOPTED_HOOKS=@ADOPTED@
+DAFT_PARTIAL=@PARTIAL@
 hook=${0##*/}
 # Another tool may have renamed this file (prek: .legacy, lefthook: .old) and call it so.
 case $hook in *.legacy | *.old) hook=${hook%.*} ;; esac
@@ -27,6 +28,12 @@ daft=
 # Two hooks to run, or git's hint to give: daft does those too.
 [ -x "$prev/$hook" ] && [ -x "$DAFT_ADOPTED_HOOKS/$hook" ] && daft=1
 [ -e "$prev/$hook" ] && ! [ -x "$prev/$hook" ] && daft=1
+# Only the hook names with something behind them have a shim here: when the hooks directory
+# before daft (or the adopted one) changed since daft last looked, daft brings them in line.
+if [ -n "$DAFT_PARTIAL" ] && [ "$hook" = post-checkout ]; then
+	s=$common/daft/shims-synced
+	{ [ "$prev" -nt "$s" ] || [ "$DAFT_ADOPTED_HOOKS" -nt "$s" ]; } && daft=1
+fi
 if [ -n "$daft" ]; then
 	if [ -x "$DAFT_BIN" ]; then
 		export DAFT_PREVIOUS_HOOKS DAFT_ADOPTED_HOOKS

@@ -41,7 +41,7 @@ pub(crate) fn spawn(run: &Run, plan: &Plan, stdin: Option<&[u8]>) -> Result<Supe
     }
     let log = File::create(run.dir.join("supervisor.log"))
         .context("cannot create the supervisor's log")?;
-    let exe = std::env::current_exe().context("cannot find daft's own executable")?;
+    let exe = sys::own_exe().context("cannot find daft's own executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("__supervise")
         .arg(&run.dir)

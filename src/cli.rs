@@ -140,6 +140,9 @@ pub(crate) struct ManArgs {
 pub(crate) struct HookArgs {
     /// The git hook's name
     pub(crate) name: String,
+    /// The linked name git ran (config mode), when it ran one.
+    #[arg(skip)]
+    pub(crate) linked: Option<PathBuf>,
     /// git's arguments to the hook, passed on byte for byte
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_parser = clap::value_parser!(OsString))]
     pub(crate) args: Vec<OsString>,
@@ -292,6 +295,19 @@ pub(crate) fn command() -> clap::Command {
 /// `daft hook NAME ARGS…` with a plain hook name, as git and the shims send it. The arguments
 /// are git's, byte for byte, UTF-8 or not.
 fn shim_call(args: &[OsString]) -> Option<HookArgs> {
+    // Config mode: git ran `<daft dir>/bin/<hook>` with the hook's arguments.
+    let argv0 = std::path::Path::new(args.first()?);
+    if let Some(hook) = argv0
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(crate::event::Hook::parse)
+    {
+        return Some(HookArgs {
+            name: hook.name().to_owned(),
+            linked: Some(argv0.to_owned()),
+            args: args[1..].to_vec(),
+        });
+    }
     let mut args = args.iter().skip(1);
     if args.next()?.to_str()? != "hook" {
         return None;
@@ -302,6 +318,7 @@ fn shim_call(args: &[OsString]) -> Option<HookArgs> {
     }
     Some(HookArgs {
         name: name.to_owned(),
+        linked: None,
         args: args.cloned().collect(),
     })
 }

@@ -92,7 +92,7 @@ pub(crate) fn command(
                     );
                 }
             };
-            let exe = std::env::current_exe()
+            let exe = crate::sys::own_exe()
                 .map_err(|err| format!("cannot find daft's own executable: {err}"))?;
             let mut cmd = Command::new(exe);
             cmd.arg("__copy")
@@ -118,7 +118,12 @@ pub(crate) fn command(
             cmd
         }
     };
-    cmd.current_dir(&dir).env_clear().envs(env).process_group(0);
+    // PWD as a shell sets it, for this job's own directory (not whatever git's caller had).
+    cmd.current_dir(&dir)
+        .env_clear()
+        .envs(env)
+        .env("PWD", dir.as_str())
+        .process_group(0);
     if job.background && job.nice {
         // SAFETY: only setpriority(2) and ioprio_set(2), async-signal-safe system calls that
         // touch no memory, run between fork and exec.

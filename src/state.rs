@@ -84,6 +84,11 @@ impl State {
         self.root.join("seq.lock")
     }
 
+    /// When the hooks-path shims were last brought in line with what is behind them.
+    pub(crate) fn shims_synced(&self) -> PathBuf {
+        self.root.join("shims-synced")
+    }
+
     pub(crate) fn unhooked_told(&self) -> PathBuf {
         self.root.join("unhooked-told")
     }

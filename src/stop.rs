@@ -98,7 +98,7 @@ pub(crate) fn end_detached(targets: &[Pid]) {
         return;
     }
     signal_all(targets, sys::SIGTERM);
-    let started = std::env::current_exe().and_then(|exe| {
+    let started = sys::own_exe().and_then(|exe| {
         let mut cmd = Command::new(exe);
         cmd.arg("__end")
             .args(targets.iter().map(|p| format!("{}:{}", p.pid, p.start)))

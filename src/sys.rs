@@ -346,3 +346,15 @@ fn copy_by_hand(
         dst.write_all(&buf[..n])?;
     }
 }
+
+/// This daft's own executable, to start more of itself (a supervisor, a copy): its path, or,
+/// when that file was replaced while it runs (an upgrade), `/proc/self/exe`, which still
+/// names what runs.
+pub(crate) fn own_exe() -> io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    if exe.exists() {
+        Ok(exe)
+    } else {
+        Ok(std::path::PathBuf::from("/proc/self/exe"))
+    }
+}

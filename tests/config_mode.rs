@@ -112,7 +112,8 @@ fn other_hooks_and_hook_managers_keep_working_in_any_order() {
 }
 
 #[test]
-fn a_deleted_binary_says_what_to_do_and_blocks_nothing() {
+fn a_deleted_or_upgraded_binary_blocks_nothing_and_jobs_still_run() {
+    use std::os::unix::fs::MetadataExt as _;
     if !needs_config_hooks() {
         return;
     }
@@ -122,18 +123,33 @@ fn a_deleted_binary_says_what_to_do_and_blocks_nothing() {
     repo.run_in(&repo.root, copy.to_str().unwrap(), &["install"])
         .ok();
     let repo = repo
-        .daft_yml("hooks:\n  pre-commit:\n    jobs:\n      - name: lint\n        run: 'true'\n")
+        .daft_yml("hooks:\n  pre-commit:\n    jobs:\n      - name: lint\n        run: echo linted >> ../lint.log\n")
         .commit();
     repo.run_in(&repo.root, copy.to_str().unwrap(), &["trust", "--yes"])
         .ok();
+    // git runs daft's own link, without a shell in front of it.
+    let command = repo
+        .git(&["config", "hook.daft-pre-commit.command"])
+        .ok()
+        .stdout();
+    assert!(
+        command.trim().ends_with(".git/daft/bin/pre-commit"),
+        "{command}"
+    );
+    // The binary deleted: nothing breaks, and the jobs still run.
     std::fs::remove_file(&copy).unwrap();
-    repo.git(&["commit", "-q", "--allow-empty", "-m", "x"])
-        .ok()
-        .stderr_has("daft-copy is gone")
-        .stderr_has("git config --local --remove-section hook.daft-pre-commit");
-    repo.git(&["switch", "-q", "-c", "other"])
-        .ok()
-        .stderr_has("--remove-section hook.daft-post-checkout");
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "x"]).ok();
+    repo.git(&["switch", "-q", "-c", "other"]).ok();
+    assert_eq!(read(&repo.path("lint.log")), "linted\n");
+    // Upgraded (another file at its path): the next hook call follows it.
+    std::fs::copy(crate::common::DAFT, &copy).unwrap();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "y"]).ok();
+    let linked = std::fs::metadata(repo.common_dir().join("daft/bin/daft")).unwrap();
+    assert_eq!(linked.ino(), std::fs::metadata(&copy).unwrap().ino());
+    assert_eq!(read(&repo.path("lint.log")), "linted\nlinted\n");
+    repo.run_in(&repo.root, copy.to_str().unwrap(), &["uninstall"])
+        .ok();
+    assert!(!repo.common_dir().join("daft/bin").exists());
 }
 
 #[test]

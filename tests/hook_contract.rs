@@ -307,16 +307,33 @@ fn a_hook_added_after_a_global_install_runs_in_a_bare_repository() {
         .stderr_has("closed");
 }
 
-#[test]
-fn a_reference_transaction_hook_added_after_install_runs() {
+/// A hook added by hand to `.git/hooks` after install runs from the next checkout on (or the
+/// next daft command), as README says.
+fn hook_added_later_runs_after(nudge: impl FnOnce(&TestRepo)) {
     let repo = TestRepo::new().install();
     let log = repo.path("rt.log");
     hook(
         &repo.common_dir().join("hooks/reference-transaction"),
         &format!("echo \"$1\" >> '{}'", log.display()),
     );
+    nudge(&repo);
+    std::fs::remove_file(&log).ok();
     repo.git(&["branch", "later"]).ok();
     assert!(read(&log).contains("committed"), "{}", read(&log));
+}
+
+#[test]
+fn a_hook_added_after_install_runs_from_the_next_checkout() {
+    hook_added_later_runs_after(|repo| {
+        repo.git(&["switch", "-q", "-c", "elsewhere"]).ok();
+    });
+}
+
+#[test]
+fn a_hook_added_after_install_runs_from_the_next_daft_command() {
+    hook_added_later_runs_after(|repo| {
+        repo.daft(&["hooks", "log", "show"]).ok();
+    });
 }
 
 #[test]

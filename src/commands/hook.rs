@@ -22,6 +22,9 @@ use crate::{env, previous, removal, runs, sys};
 
 pub(crate) fn run(args: &HookArgs) -> u8 {
     let printer = Arc::new(Printer::stderr());
+    if let Some(linked) = &args.linked {
+        crate::install::link::follow_upgrade(linked);
+    }
     let Ok(cwd) = std::env::current_dir() else {
         return 0;
     };
@@ -33,7 +36,12 @@ pub(crate) fn run(args: &HookArgs) -> u8 {
         .is_some_and(|repo| repo.check_owner().is_ok());
     // git has no hook for a worktree going away: every call looks (one read, a stat each).
     if let (Some(repo), true) = (&found, ours) {
-        removal::sweep(&State::of(&repo.common_dir), None, &printer);
+        let state = State::of(&repo.common_dir);
+        removal::sweep(&state, None, &printer);
+        if env::via_shim() {
+            // The shims follow the previous hooks directory (the post-checkout shim saw it change).
+            let _ = crate::install::shims::sync(&state, false);
+        }
     }
     let resolution = match (&found, hook) {
         (Some(repo), Some(hook)) if ours => resolve(repo, hook, args, &printer),

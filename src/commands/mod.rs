@@ -84,6 +84,9 @@ fn tell_once() {
     }
     let state = State::of(&repo.common_dir);
     let printer = Printer::stderr();
+    if let Err(err) = crate::install::shims::sync(&state, false) {
+        printer.warn(&format!("cannot bring daft's shims in line: {err:#}"));
+    }
     let here = crate::worktree::Worktree::of(&repo).ok();
     crate::removal::sweep(
         &state,

@@ -2,8 +2,10 @@
 //! `hook.daft-<event>` per event it needs. git runs the repository's own hooks and every other
 //! tool's as it would without daft; daft chains nothing and owns no hooks directory.
 //!
-//! The registered command checks that daft is still there: a deleted binary must not fail
-//! every `git switch` or block a commit, so it says what to do and lets git carry on.
+//! The registered command is a hard link of daft kept in daft's own directory (`link`): a
+//! deleted or upgraded binary cannot break it, and git runs it without a shell. Where that
+//! cannot be, a guarded shell line checks that daft is still there: a deleted binary must not
+//! fail every `git switch` or block a commit, so it says what to do and lets git carry on.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
@@ -21,8 +23,16 @@ pub(crate) fn friendly_name(hook: Hook) -> String {
     format!("daft-{}", hook.name())
 }
 
+/// What git runs for `hook`: daft's linked name, else the guarded shell line.
+pub(crate) fn command(daft_dir: &Path, bin: &Path, hook: Hook, scope: &str) -> OsString {
+    match super::link::command(daft_dir, bin, hook) {
+        Some(path) => path.into_os_string(),
+        None => guarded(bin, hook, scope),
+    }
+}
+
 /// The shell line git runs for `hook` (git appends `"$@"`, the hook's arguments).
-pub(crate) fn command(bin: &Path, hook: Hook, scope: &str) -> OsString {
+fn guarded(bin: &Path, hook: Hook, scope: &str) -> OsString {
     let event = hook.name();
     let bin_q = crate::escape::sh_word(bin.as_os_str().as_bytes());
     let message = format!(
@@ -40,10 +50,17 @@ pub(crate) fn command(bin: &Path, hook: Hook, scope: &str) -> OsString {
     OsString::from_vec(line)
 }
 
-/// Registers `hook` in the config of `scope` (run in `dir`).
-pub(crate) fn register(dir: &Path, scope: &str, bin: &Path, hook: Hook) -> Result<()> {
+/// Registers `hook` in the config of `scope` (run in `dir`), for the install whose files are
+/// in `daft_dir`.
+pub(crate) fn register(
+    dir: &Path,
+    scope: &str,
+    daft_dir: &Path,
+    bin: &Path,
+    hook: Hook,
+) -> Result<()> {
     let name = friendly_name(hook);
-    let cmd = command(bin, hook, scope);
+    let cmd = command(daft_dir, bin, hook, scope);
     let mut set = git::command(dir);
     set.arg("config")
         .arg(scope)
@@ -91,12 +108,19 @@ pub(crate) fn registered(dir: &Path, scope: &str) -> Result<Vec<(String, String)
 
 /// What every install registers: `post-checkout`, which carries worktree creation and clones.
 pub(super) fn register_base(target: &Target, bin: &Path) -> Result<()> {
-    register(&target.dir, target.scope(), bin, Hook::PostCheckout)
+    register(
+        &target.dir,
+        target.scope(),
+        &target.daft_dir,
+        bin,
+        Hook::PostCheckout,
+    )
 }
 
-/// Takes every registration of daft out of the target's scope.
+/// Takes every registration of daft out of the target's scope, and its linked names.
 pub(super) fn unregister_all(target: &Target) -> Result<Vec<String>> {
     let mut lines = Vec::new();
+    super::link::remove(&target.daft_dir)?;
     for (name, _) in registered(&target.dir, target.scope())? {
         if unregister(&target.dir, target.scope(), &name)? {
             lines.push(format!(

@@ -50,7 +50,10 @@ pub(crate) fn install_in_effect(repo: &Repo) -> Option<(Target, super::Record)> 
 /// what its trusted configs name.
 pub(crate) fn refresh(repo: &Repo) -> Result<()> {
     let hooks = trusted(&repo.common_dir);
-    write_markers(&State::of(&repo.common_dir).events_dir(), &hooks)?;
+    let state = State::of(&repo.common_dir);
+    write_markers(&state.events_dir(), &hooks)?;
+    // In hooks-path mode the shims follow what the trusted configs name.
+    super::shims::sync(&state, false)?;
     let Some((target, record)) = install_in_effect(repo) else {
         return Ok(());
     };
@@ -74,7 +77,7 @@ pub(crate) fn refresh(repo: &Repo) -> Result<()> {
     // post-checkout is the install's own registration, in its own scope.
     let base = (!target.global).then_some(Hook::PostCheckout);
     for hook in hooks.iter().filter(|hook| **hook != Hook::PostCheckout) {
-        config_hooks::register(&dir, "--local", &bin, *hook)?;
+        config_hooks::register(&dir, "--local", &target.daft_dir, &bin, *hook)?;
     }
     for stale in registered.iter().filter(|name| {
         let hook = Hook::parse(name);

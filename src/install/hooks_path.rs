@@ -6,17 +6,13 @@
 //! where it belongs on uninstall. Nothing is deleted that daft did not create.
 
 use std::fs;
-use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
 use super::setting::{Setting, effective, expand_home};
-use super::{Mode, Record, Target, foreign};
-use crate::event::Hook;
-use crate::files::write_atomically;
-use crate::shim::{PASS_THROUGH, is_ours, is_shim};
+use super::{Mode, Record, Target, foreign, shims};
+use crate::shim::{PASS_THROUGH, is_ours};
 use crate::{env, git};
 
 pub(super) struct Installed {
@@ -51,13 +47,15 @@ pub(super) fn install(target: &Target, bin: &Path, existing: Option<&Record>) ->
     };
     fs::create_dir_all(&ours).with_context(|| format!("cannot create {}", ours.display()))?;
     lines.extend(foreign::adopt(target)?);
-    write_shims(target, bin, chain.as_deref())?;
+    let partial = shims::partial(target, chain.as_deref());
+    write_shims(target, bin, chain.as_deref(), partial)?;
     target.write_record(&Record {
         mode: Mode::HooksPath,
         bin: Some(bin.to_owned()),
         previous,
         chain: chain.clone(),
         config_file: global_config_file(target)?,
+        partial,
     })?;
     if already {
         lines.push(format!("refreshed the shims in {}", ours.display()));
@@ -146,45 +144,9 @@ fn global_config_file(target: &Target) -> Result<Option<(PathBuf, bool)>> {
     Ok(Some((file, exists)))
 }
 
-fn shim_text(target: &Target, bin: &Path, chain: Option<&str>) -> Vec<u8> {
-    let fill = |text: &[u8], from: &str, to: &[u8]| -> Vec<u8> {
-        let mut out = Vec::with_capacity(text.len() + to.len());
-        let mut rest = text;
-        while let Some(at) = rest.windows(from.len()).position(|w| w == from.as_bytes()) {
-            out.extend_from_slice(&rest[..at]);
-            out.extend_from_slice(to);
-            rest = &rest[at + from.len()..];
-        }
-        out.extend_from_slice(rest);
-        out
-    };
-    let text = fill(
-        crate::shim::TEXT.as_bytes(),
-        "@BIN@",
-        &crate::escape::sh_word(bin.as_os_str().as_bytes()),
-    );
-    let text = fill(
-        &text,
-        "@PREVIOUS@",
-        &crate::escape::sh_word(chain.unwrap_or("").as_bytes()),
-    );
-    fill(
-        &text,
-        "@ADOPTED@",
-        &crate::escape::sh_word(target.adopted_dir().as_os_str().as_bytes()),
-    )
-}
-
-/// A shim under every hook name that holds no other tool's file, and under the names other
-/// tools gave daft's shims (`pre-commit.legacy`), so those keep calling the current daft.
-fn write_shims(target: &Target, bin: &Path, chain: Option<&str>) -> Result<()> {
+/// The pass-through links, and a shim under every name the install needs (see `shims`).
+fn write_shims(target: &Target, bin: &Path, chain: Option<&str>, partial: bool) -> Result<()> {
     let dir = target.hooks_dir();
-    let text = shim_text(target, bin, chain);
-    let renamed = fs::read_dir(&dir)?
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| is_shim(path))
-        .collect::<Vec<_>>();
     for hook in PASS_THROUGH {
         let name = hook.name();
         let path = dir.join(name);
@@ -199,22 +161,8 @@ fn write_shims(target: &Target, bin: &Path, chain: Option<&str>) -> Result<()> {
         std::os::unix::fs::symlink(&to, &path)
             .with_context(|| format!("cannot link {} to {}", path.display(), to.display()))?;
     }
-    let names = Hook::ALL
-        .iter()
-        .filter(|hook| !PASS_THROUGH.contains(hook))
-        .map(|hook| dir.join(hook.name()));
-    for path in names.chain(renamed) {
-        if path.symlink_metadata().is_ok() && !is_shim(&path) {
-            continue; // another tool's hook: adopted, or chaining to ours (see `adopt`)
-        }
-        if fs::read(&path).is_ok_and(|old| old == text) {
-            continue;
-        }
-        write_atomically(&path, &text)?;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("cannot make {} executable", path.display()))?;
-    }
-    Ok(())
+    let text = shims::text(target, bin, chain, partial);
+    shims::write(&dir, &text, &shims::needed(target, chain, partial))
 }
 
 pub(super) fn uninstall(target: &Target, record: Option<&Record>) -> Result<Vec<String>> {
@@ -274,7 +222,7 @@ mod tests {
             .filter(|n| n != "shim.sh")
             .collect();
         names.sort();
-        let mut expected: Vec<String> = super::Hook::ALL
+        let mut expected: Vec<String> = crate::event::Hook::ALL
             .iter()
             .filter(|n| !super::PASS_THROUGH.contains(n))
             .map(|n| n.name().to_owned())

@@ -14,7 +14,9 @@ pub(crate) mod config_hooks;
 pub(crate) mod events;
 mod foreign;
 pub(crate) mod hooks_path;
+pub(crate) mod link;
 pub(crate) mod setting;
+pub(crate) mod shims;
 pub(crate) mod status;
 
 use std::fs;
@@ -84,6 +86,9 @@ pub(crate) struct Record {
     /// (hooks-path, global) the file `git config --global` writes to, and whether it existed.
     #[serde(default)]
     pub(crate) config_file: Option<(PathBuf, bool)>,
+    /// (hooks-path) Only the hook names with something behind them are shimmed (`shims`).
+    #[serde(default)]
+    pub(crate) partial: bool,
 }
 
 impl Target {
@@ -101,6 +106,15 @@ impl Target {
                 .clone()
                 .unwrap_or_else(|| repo.common_dir.clone()),
             daft_dir: repo.common_dir.join("daft"),
+        }
+    }
+
+    /// The repository install whose files are in `state` (git commands run in its common dir).
+    pub(crate) fn at(state: &crate::state::State) -> Self {
+        Self {
+            global: false,
+            dir: state.common_dir().to_owned(),
+            daft_dir: state.root().to_owned(),
         }
     }
 
@@ -210,6 +224,7 @@ pub(crate) fn install(target: &Target, bin: &Path, mode: Mode, why: String) -> R
     if !target.global {
         let repo = crate::repo::Repo::discover(&target.dir)?;
         events::refresh(&repo)?;
+        shims::sync(&crate::state::State::of(&repo.common_dir), true)?;
         // Mended: the next time something unhooks daft is news again.
         crate::files::remove_if_present(&repo.common_dir.join("daft").join("unhooked-told"))?;
     }

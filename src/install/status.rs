@@ -46,7 +46,9 @@ pub(crate) fn unhooked(repo: &Repo) -> Option<Finding> {
     let dir = run_dir(repo);
     match record.mode {
         Mode::Config => config_mode(&dir, &target).into_iter().find(|f| !f.ok),
-        Mode::HooksPath => hooks_path_mode(&dir, &target).into_iter().find(|f| !f.ok),
+        Mode::HooksPath => hooks_path_mode(&dir, &target, &record)
+            .into_iter()
+            .find(|f| !f.ok),
     }
 }
 
@@ -93,7 +95,7 @@ pub(crate) fn check(repo: &Repo) -> Vec<Finding> {
     out.extend(binary(record.bin.as_deref()));
     out.extend(match record.mode {
         Mode::Config => config_mode(&dir, &target),
-        Mode::HooksPath => hooks_path_mode(&dir, &target),
+        Mode::HooksPath => hooks_path_mode(&dir, &target, &record),
     });
     out
 }
@@ -172,7 +174,7 @@ fn config_mode(dir: &Path, target: &Target) -> Vec<Finding> {
     out
 }
 
-fn hooks_path_mode(dir: &Path, target: &Target) -> Vec<Finding> {
+fn hooks_path_mode(dir: &Path, target: &Target, record: &super::Record) -> Vec<Finding> {
     let mut out = Vec::new();
     let ours = target.hooks_dir();
     let effective = setting::effective(dir, &[]).ok().flatten();
@@ -203,10 +205,15 @@ fn hooks_path_mode(dir: &Path, target: &Target) -> Vec<Finding> {
     });
     let mut foreign = Vec::new();
     let mut missing = 0;
-    for name in Hook::ALL.iter().map(|hook| hook.name()) {
+    let needed = super::shims::needed(target, record.chain.as_deref(), record.partial);
+    for hook in Hook::ALL {
+        let name = hook.name();
         let path = ours.join(name);
+        let pass_through = crate::shim::PASS_THROUGH.contains(hook);
         if path.symlink_metadata().is_err() {
-            missing += 1;
+            if needed.contains(hook) || pass_through {
+                missing += 1;
+            }
         } else if !crate::shim::is_ours(&path) {
             foreign.push(name);
         }

@@ -417,11 +417,18 @@ pub(crate) fn status(repo: &TestRepo, dir: &Path, name: &str) -> String {
 }
 
 pub(crate) fn wait_for_status(repo: &TestRepo, dir: &Path, name: &str, want: &str) {
-    wait_until(
-        Duration::from_secs(15),
-        &format!("{name} to be {want}"),
-        || status(repo, dir, name) == want,
-    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = job(repo, dir, name);
+        if seen["status"] == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {name} to be {want}; it is {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 pub(crate) fn added(repo: &TestRepo, name: &str) -> PathBuf {
