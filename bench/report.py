@@ -2,7 +2,8 @@
 
   report.py hyperfine FILE [NAME=TARGET_MS ...]  medians of a hyperfine export; the first
                                                  command is the baseline, a target is the
-                                                 most NAME may add to it
+                                                 most NAME may add to it; NAME@FLOOR=MS is
+                                                 the most NAME may add to command FLOOR
   report.py memory HOOK_KB TRUE_KB SUPERVISOR_KB
   report.py engine SHELL_MS DAFT_MS DIAMOND_MS
   report.py suite WITHOUT_S WITH_S               git's own tests, wall time
@@ -13,21 +14,34 @@ import sys
 
 
 def hyperfine(path, *targets):
-    limits = dict(t.split("=", 1) for t in targets)
     results = json.load(open(path))["results"]
+    medians = {r["command"]: r["median"] * 1000 for r in results}
+    limits, floors = {}, {}
+    for t in targets:
+        name, limit = t.rsplit("=", 1)
+        if "@" in name:
+            name, floor = name.split("@", 1)
+            floors[name] = (floor, float(limit))
+        else:
+            limits[name] = float(limit)
     base = results[0]["median"] * 1000
     for i, r in enumerate(results):
         name, value = r["command"], r["median"] * 1000
-        text = f"  {name:<52} {value:8.2f} ms"
+        text = f"  {name:<60} {value:8.2f} ms"
         if i > 0:
             extra = value - base
             text += f"   {extra:+6.2f} ms  ({value / base:4.2f}x)"
             if name in limits:
-                limit = float(limits[name])
+                limit = limits[name]
                 text += f"   target <= +{limit:g} ms: {'met' if extra <= limit else 'MISSED'}"
         else:
             text += "   (baseline)"
         print(text)
+        if name in floors:
+            floor, limit = floors[name]
+            above = value - medians[floor]
+            print(f"  {'':<60} {'':8}      {above:+6.2f} ms above '{floor}'"
+                  f"   target <= +{limit:g} ms: {'met' if above <= limit else 'MISSED'}")
 
 
 def memory(hook_kb, true_kb, sup_kb):

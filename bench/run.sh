@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # daft's benchmarks. Every figure is printed against a baseline measured in the same run (git
 # with no hooks, a shell running the same commands, lefthook), because these machines are
-# shared and noisy. Installs what it compares against (hyperfine, GNU time, strace, lefthook).
+# shared and noisy; the dispatch figures are timed in turns (bench/interleave.py), so a slow
+# moment falls on every row alike. Installs what it compares against (hyperfine, GNU time,
+# strace, lefthook).
 # daft is built as install.sh builds it for users.
 #
 #   bench/run.sh            dispatch and commit in both install modes, worktree add, many
@@ -87,6 +89,11 @@ new_repo() {
 			done
 			"$git" config core.hooksPath .git/true-hooks
 			;;
+		true-one)
+			# git's floor for what a repository install must have: post-checkout alone, /bin/true.
+			mkdir -p .git/true-hooks && ln -s /bin/true .git/true-hooks/post-checkout
+			"$git" config core.hooksPath .git/true-hooks
+			;;
 		true-cfg)
 			# git's floor for config mode: one registered /bin/true for post-checkout.
 			"$git" config hook.t.command /bin/true && "$git" config hook.t.event post-checkout
@@ -108,7 +115,7 @@ switch_bench() {
 		local name=${pair%%=*} dir=$work/${pair#*=}
 		args+=(--prepare "$git -C $dir switch -q main" -n "$name" "env PATH=$work/lefthook:$PATH $git -C $dir switch -q other")
 	done
-	hyperfine -N --warmup 20 --runs "$runs" --export-json "$out" "${args[@]}" >/dev/null
+	python3 "$here/interleave.py" --warmup 20 --runs "$runs" --export-json "$out" "${args[@]}"
 }
 
 # commit_bench GIT OUT NAME=REPO… : each commit starts from the same history (the branch is
@@ -124,7 +131,7 @@ commit_bench() {
 		args+=(--prepare "$git -C $dir update-ref refs/heads/main $base")
 		args+=(-n "${pair%%=*}" "env PATH=$work/lefthook:$PATH $git -C $dir commit -q --allow-empty -m x")
 	done
-	hyperfine -N --warmup 10 --runs "$((runs / 2))" --export-json "$out" "${args[@]}" >/dev/null
+	python3 "$here/interleave.py" --warmup 10 --runs "$((runs / 2))" --export-json "$out" "${args[@]}"
 }
 
 # processes GIT REPO WHAT: how many hook processes git starts for one commit (WHAT=commit) or
@@ -135,12 +142,12 @@ processes() {
 	commit) cmd=(commit -q --allow-empty -m counted) ;;
 	switch) cmd=(switch -q other) ;;
 	esac
-	[ "$what" = switch ] && "$git" -C "$dir" switch -q main
-	GIT_TRACE2_EVENT=$work/trace.json "$git" -C "$dir" "${cmd[@]}"
+	[ "$what" = switch ] && PATH=$work/lefthook:$PATH "$git" -C "$dir" switch -q main >/dev/null 2>&1
+	PATH=$work/lefthook:$PATH GIT_TRACE2_EVENT=$work/trace.json "$git" -C "$dir" "${cmd[@]}" >/dev/null 2>&1
 	local hooks execs daft
 	hooks=$(grep -c '"event":"child_start".*"child_class":"hook"' "$work/trace.json" || true)
-	[ "$what" = switch ] && "$git" -C "$dir" switch -q main
-	strace -f -qq -e trace=execve -o "$work/strace.out" "$git" -C "$dir" "${cmd[@]}"
+	[ "$what" = switch ] && PATH=$work/lefthook:$PATH "$git" -C "$dir" switch -q main >/dev/null 2>&1
+	PATH=$work/lefthook:$PATH strace -f -qq -e trace=execve -o "$work/strace.out" "$git" -C "$dir" "${cmd[@]}" >/dev/null 2>&1
 	execs=$(grep -c 'execve(' "$work/strace.out" || true)
 	daft=$(grep -c 'execve("[^"]*daft' "$work/strace.out" || true)
 	rm -f "$work/trace.json"
@@ -151,11 +158,12 @@ echo
 echo "## dispatch: a git switch with nothing for daft to do"
 new_repo plain-old "$GIT_OLD"
 new_repo true-old "$GIT_OLD" true-dir
+new_repo trueone-old "$GIT_OLD" true-one
 new_repo hp-old "$GIT_OLD" daft hooks-path
 new_repo lh-old "$GIT_OLD" lefthook
-switch_bench "$GIT_OLD" "$work/switch-old.json" "git $("$GIT_OLD" --version | cut -d' ' -f3), no hooks=plain-old" "/bin/true under every hook name (the floor)=true-old" "daft, hooks-path mode (repository install)=hp-old" "lefthook, one trivial command=lh-old"
-report hyperfine "$work/switch-old.json" "daft, hooks-path mode (repository install)=2"
-for r in plain-old true-old hp-old lh-old; do processes "$GIT_OLD" "$r" switch; done
+switch_bench "$GIT_OLD" "$work/switch-old.json" "git $("$GIT_OLD" --version | cut -d' ' -f3), no hooks=plain-old" "/bin/true under every hook name (a shim under every name costs this)=true-old" "/bin/true as post-checkout alone (the floor)=trueone-old" "daft, hooks-path mode (repository install)=hp-old" "lefthook, one trivial command=lh-old"
+report hyperfine "$work/switch-old.json" "daft, hooks-path mode (repository install)=2" "daft, hooks-path mode (repository install)@/bin/true as post-checkout alone (the floor)=0.5"
+for r in plain-old true-old trueone-old hp-old lh-old; do processes "$GIT_OLD" "$r" switch; done
 # A global install (one shim directory for every repository, whose hooks daft cannot list):
 # a shim under every name, in a HOME of its own.
 ghome=$work/global-home
@@ -165,10 +173,12 @@ cp "$HOME/.gitconfig" "$ghome/.gitconfig"
 env $genv "$DAFT" install --global --mode hooks-path >/dev/null
 new_repo glob-old "$GIT_OLD"
 (cd "$work/glob-old" && env $genv "$DAFT" trust --yes >/dev/null)
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/switch-global.json" \
+python3 "$here/interleave.py" --warmup 20 --runs "$runs" --export-json "$work/switch-global.json" \
 	--prepare "$GIT_OLD -C $work/plain-old switch -q main" -n "git alone (baseline)" "$GIT_OLD -C $work/plain-old switch -q other" \
-	--prepare "env $genv $GIT_OLD -C $work/glob-old switch -q main" -n "daft, hooks-path mode, global install" "env $genv $GIT_OLD -C $work/glob-old switch -q other" >/dev/null
-report hyperfine "$work/switch-global.json"
+	--prepare "$GIT_OLD -C $work/true-old switch -q main" -n "/bin/true under every hook name" "$GIT_OLD -C $work/true-old switch -q other" \
+	--prepare "env $genv $GIT_OLD -C $work/glob-old switch -q main" -n "daft, hooks-path mode, global install" "env $genv $GIT_OLD -C $work/glob-old switch -q other"
+report hyperfine "$work/switch-global.json" "daft, hooks-path mode, global install@/bin/true under every hook name=0.5"
+(export $genv && processes "$GIT_OLD" glob-old switch)
 if [ -n "$GIT_NEW" ]; then
 	new_repo plain-new "$GIT_NEW"
 	new_repo truecfg-new "$GIT_NEW" true-cfg
@@ -177,7 +187,7 @@ if [ -n "$GIT_NEW" ]; then
 	new_repo hp-new "$GIT_NEW" daft hooks-path
 	new_repo lh-new "$GIT_NEW" lefthook
 	switch_bench "$GIT_NEW" "$work/switch-new.json" "git 2.55.0, no hooks=plain-new" "a registered /bin/true (the floor)=truecfg-new" "daft, config mode (static build)=cfg-new" "daft, config mode (ordinary build)=cfgdyn-new" "daft, hooks-path mode=hp-new" "lefthook, one trivial command=lh-new"
-	report hyperfine "$work/switch-new.json"
+	report hyperfine "$work/switch-new.json" "daft, config mode (static build)@a registered /bin/true (the floor)=0.5" "daft, config mode (ordinary build)@a registered /bin/true (the floor)=0.5"
 	for r in truecfg-new cfg-new cfgdyn-new; do processes "$GIT_NEW" "$r" switch; done
 else
 	echo "  (config mode skipped: it needs git 2.54+, the prebuilt git 2.55 in ../shared/git-suite)"

@@ -18,7 +18,6 @@ fn background(run: &str) -> String {
     )
 }
 
-#[test]
 fn a_background_job_is_running_then_succeeded_with_its_output_logged() {
     let repo = TestRepo::installed(&background(
         "'echo warming; while [ ! -e go ]; do sleep 0.02; done; echo warm'",
@@ -36,7 +35,6 @@ fn a_background_job_is_running_then_succeeded_with_its_output_logged() {
         .stdout_has("warming\nwarm\n");
 }
 
-#[test]
 fn follow_streams_the_log_until_the_job_ends() {
     let repo = TestRepo::installed(&background(
         "'for i in 1 2 3; do echo line$i; sleep 0.2; done'",
@@ -48,7 +46,6 @@ fn follow_streams_the_log_until_the_job_ends() {
     assert_eq!(status(&repo, &wt, "warm"), "succeeded");
 }
 
-#[test]
 fn a_failed_background_job_is_recorded_and_told_once() {
     let repo = TestRepo::installed(&background("'echo boom; exit 7'"));
     let wt = added(&repo, "wt");
@@ -66,7 +63,6 @@ fn a_failed_background_job_is_recorded_and_told_once() {
     );
 }
 
-#[test]
 fn the_next_hook_daft_runs_in_that_worktree_tells_of_a_background_failure() {
     let config = format!(
         "{}  post-checkout:\n    jobs:\n      - name: noop\n        run: 'true'\n",
@@ -80,7 +76,6 @@ fn the_next_hook_daft_runs_in_that_worktree_tells_of_a_background_failure() {
         .stderr_has("background job `warm` failed (exit 3)");
 }
 
-#[test]
 fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
     let repo = TestRepo::installed(&background("'while [ ! -e go ]; do sleep 0.02; done'"));
     let mut shell = repo.command("sh", &repo.root);
@@ -138,19 +133,16 @@ fn going_away_cancels(remove: impl FnOnce(&TestRepo, &Path)) {
     );
 }
 
-#[test]
 fn removing_the_worktree_cancels_its_jobs() {
     going_away_cancels(|repo, _| {
         repo.git(&["worktree", "remove", "--force", "../wt"]).ok();
     });
 }
 
-#[test]
 fn deleting_the_worktree_directory_cancels_its_jobs() {
     going_away_cancels(|_, wt| std::fs::remove_dir_all(wt).unwrap());
 }
 
-#[test]
 fn cancel_stops_a_job_and_its_group() {
     let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
     let wt = added(&repo, "wt");
@@ -166,7 +158,6 @@ fn cancel_stops_a_job_and_its_group() {
         .stderr_has("daft: no background jobs are running");
 }
 
-#[test]
 fn a_killed_supervisor_leaves_no_job_running_forever() {
     let repo = TestRepo::installed(&background("'while [ ! -e go ]; do sleep 0.02; done'"));
     let wt = added(&repo, "wt");
@@ -183,7 +174,6 @@ fn a_killed_supervisor_leaves_no_job_running_forever() {
     wait_for_status(&repo, &wt, "warm", "lost");
 }
 
-#[test]
 fn ten_worktrees_added_at_once_each_get_one_complete_run() {
     let repo = TestRepo::installed(&background("'echo $DAFT_WORKTREE'"));
     add_at_once(&repo, 10);
@@ -199,7 +189,6 @@ fn ten_worktrees_added_at_once_each_get_one_complete_run() {
     }
 }
 
-#[test]
 fn start_and_remove_go_through_git_and_its_hooks() {
     let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
     let out = repo
@@ -220,7 +209,6 @@ fn start_and_remove_go_through_git_and_its_hooks() {
     assert!(!group_alive(pid));
 }
 
-#[test]
 fn remove_changes_nothing_when_git_would_refuse() {
     let repo = TestRepo::installed(&background("'sleep 60 & wait'"));
     let wt = added(&repo, "wt");
@@ -272,7 +260,6 @@ fn grep_records(dir: &Path, text: &str) -> bool {
     find_record(dir, "warm.json").is_some_and(|path| read(&path).contains(text))
 }
 
-#[test]
 fn old_runs_are_pruned_to_the_last_twenty() {
     let repo = TestRepo::new()
         .daft_yml("hooks:\n  post-merge:\n    jobs:\n      - name: one\n        run: 'true'\n")
@@ -286,7 +273,6 @@ fn old_runs_are_pruned_to_the_last_twenty() {
     assert_eq!(json["runs"].as_array().unwrap().len(), 20);
 }
 
-#[test]
 fn git_daft_hooks_answers_like_daft_hooks() {
     let repo = TestRepo::new()
         .daft_yml(&background("'true'"))
@@ -302,7 +288,6 @@ fn git_daft_hooks_answers_like_daft_hooks() {
         .stdout_has("warm");
 }
 
-#[test]
 fn a_closed_pipe_ends_commands_quietly() {
     let repo = TestRepo::new()
         .daft_yml("hooks:\n  post-merge:\n    jobs:\n      - name: one\n        run: 'true'\n")
@@ -325,3 +310,21 @@ fn a_closed_pipe_ends_commands_quietly() {
         );
     }
 }
+
+crate::cases![
+    a_background_job_is_running_then_succeeded_with_its_output_logged,
+    follow_streams_the_log_until_the_job_ends,
+    a_failed_background_job_is_recorded_and_told_once,
+    the_next_hook_daft_runs_in_that_worktree_tells_of_a_background_failure,
+    a_background_job_survives_a_hangup_of_the_shell_that_ran_git,
+    removing_the_worktree_cancels_its_jobs,
+    deleting_the_worktree_directory_cancels_its_jobs,
+    cancel_stops_a_job_and_its_group,
+    a_killed_supervisor_leaves_no_job_running_forever,
+    ten_worktrees_added_at_once_each_get_one_complete_run,
+    start_and_remove_go_through_git_and_its_hooks,
+    remove_changes_nothing_when_git_would_refuse,
+    old_runs_are_pruned_to_the_last_twenty,
+    git_daft_hooks_answers_like_daft_hooks,
+    a_closed_pipe_ends_commands_quietly,
+];

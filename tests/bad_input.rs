@@ -16,14 +16,12 @@ fn rejected(bytes: &[u8], message: &str) {
     assert!(!repo.path("wt").join("marker").exists());
 }
 
-#[test]
 fn a_huge_file_is_refused_unparsed() {
     let mut text = format!("hooks:\n  worktree-post-create:\n    jobs:{MARKER_JOB}");
     text.push_str(&"# padding\n".repeat(30_000));
     rejected(text.as_bytes(), "a config is at most 262144 bytes");
 }
 
-#[test]
 fn binary_garbage_is_an_error() {
     let garbage: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -31,14 +29,12 @@ fn binary_garbage_is_an_error() {
     rejected(&garbage, "daft.yml");
 }
 
-#[test]
 fn non_utf8_is_an_error() {
     let mut bytes = format!("hooks:\n  worktree-post-create:\n    jobs:{MARKER_JOB}").into_bytes();
     bytes.extend_from_slice(b"# \xff\xfe\n");
     rejected(&bytes, "is not valid UTF-8");
 }
 
-#[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     let text = format!("hooks: {}", "[".repeat(100_000));
     rejected(
@@ -52,7 +48,6 @@ fn deep_nesting_is_an_error_not_a_crash() {
     rejected(text.as_bytes(), "daft.yml");
 }
 
-#[test]
 fn yaml_aliases_cannot_blow_up() {
     // A "billion laughs": aliases that expand exponentially.
     let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
@@ -68,7 +63,6 @@ fn yaml_aliases_cannot_blow_up() {
     rejected(text.as_bytes(), "daft.yml");
 }
 
-#[test]
 fn paths_with_spaces_quotes_and_non_ascii_work() {
     let repo = TestRepo::named("my repo 'ü\" x")
         .daft_yml(
@@ -95,7 +89,6 @@ fn paths_with_spaces_quotes_and_non_ascii_work() {
         .stdout_has("succeeded");
 }
 
-#[test]
 fn job_names_never_collide_with_daft_s_own_files() {
     let names = [
         "run",
@@ -127,7 +120,6 @@ fn job_names_never_collide_with_daft_s_own_files() {
     }
 }
 
-#[test]
 fn values_that_cannot_run_are_config_errors_with_their_place() {
     let job = |extra: &str| {
         format!(
@@ -165,7 +157,6 @@ fn values_that_cannot_run_are_config_errors_with_their_place() {
     }
 }
 
-#[test]
 fn an_untrusted_alias_bomb_costs_the_hook_no_parsing_and_validate_refuses_it_quickly() {
     // 1,200 aliases of a job with a 2,500-key env: minutes of parsing before.
     let mut text = String::from(
@@ -185,7 +176,6 @@ fn an_untrusted_alias_bomb_costs_the_hook_no_parsing_and_validate_refuses_it_qui
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 
-#[test]
 fn a_damaged_run_record_is_shown_without_its_times_not_a_panic() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n",
@@ -219,3 +209,16 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+crate::cases![
+    a_huge_file_is_refused_unparsed,
+    binary_garbage_is_an_error,
+    non_utf8_is_an_error,
+    deep_nesting_is_an_error_not_a_crash,
+    yaml_aliases_cannot_blow_up,
+    paths_with_spaces_quotes_and_non_ascii_work,
+    job_names_never_collide_with_daft_s_own_files,
+    values_that_cannot_run_are_config_errors_with_their_place,
+    an_untrusted_alias_bomb_costs_the_hook_no_parsing_and_validate_refuses_it_quickly,
+    a_damaged_run_record_is_shown_without_its_times_not_a_panic,
+];

@@ -2,31 +2,14 @@
 //! `PyPI`), husky and lefthook (from npm) — installed the way their users install them, before
 //! and after daft, re-run, and uninstalled: both fire, neither loses a hook, and uninstalling
 //! daft leaves the other tool working. `.ci/run` installs the tools under
-//! `target/tools` and points `DAFT_TEST_TOOLS` there; without them these tests skip, saying so.
+//! `target/tools` and points `DAFT_TEST_TOOLS` there; without them these tests show as skipped.
 //! With git 2.54+ (`DAFT_TEST_GIT`) daft is in config mode, with older git in hooks-path mode,
 //! where some tools need the order README gives.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::common::{TestRepo, config_mode};
-
-/// A tool's command: from `DAFT_TEST_TOOLS` (a Python venv and an npm prefix), else PATH.
-fn tool(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(root) = std::env::var_os("DAFT_TEST_TOOLS") {
-        let root = PathBuf::from(root);
-        dirs.push(root.join("venv/bin"));
-        dirs.push(root.join("npm/node_modules/.bin"));
-    }
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    let found = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file());
-    if found.is_none() {
-        eprintln!("skipped: {name} is not installed (.ci/run installs it; set DAFT_TEST_TOOLS)");
-    }
-    found
-}
+use crate::harness::Tool;
 
 /// A repository with daft's config and `other`'s, each with a pre-commit step that writes its
 /// name to `fired.log`.
@@ -85,7 +68,12 @@ const PRE_COMMIT: &str = "repos:\n- repo: local\n  hooks:\n  - id: mark\n    nam
 
 /// pre-commit and prek read the same config.
 fn pre_commit_like(name: &str) {
-    let Some(bin) = tool(name) else { return };
+    let tool = if name == "prek" {
+        Tool::Prek
+    } else {
+        Tool::PreCommit
+    };
+    let bin = tool.path().unwrap();
     let config = PRE_COMMIT.replace("NAME", name);
     // Installed before daft: both fire; daft's uninstall leaves it working.
     let repo = repo_with(&[(".pre-commit-config.yaml", config.clone())]);
@@ -119,12 +107,10 @@ fn pre_commit_like(name: &str) {
     assert!(who_fires(&repo).is_empty());
 }
 
-#[test]
 fn pre_commit() {
     pre_commit_like("pre-commit");
 }
 
-#[test]
 fn prek() {
     pre_commit_like("prek");
 }
@@ -164,28 +150,16 @@ fn lefthook_from(bin: &Path) {
     );
 }
 
-#[test]
 fn lefthook_from_pypi() {
-    let Some(bin) = tool("lefthook").filter(|p| p.to_string_lossy().contains("venv")) else {
-        eprintln!("skipped: lefthook from PyPI is not installed");
-        return;
-    };
-    lefthook_from(&bin);
+    lefthook_from(&Tool::LefthookPypi.path().unwrap());
 }
 
-#[test]
 fn lefthook_from_npm() {
-    let Some(bin) = tool("lefthook").filter(|p| p.to_string_lossy().contains("node_modules"))
-    else {
-        eprintln!("skipped: lefthook from npm is not installed");
-        return;
-    };
-    lefthook_from(&bin);
+    lefthook_from(&Tool::LefthookNpm.path().unwrap());
 }
 
-#[test]
 fn husky() {
-    let Some(bin) = tool("husky") else { return };
+    let bin = Tool::Husky.path().unwrap();
     let setup = [
         (
             "package.json",
@@ -227,3 +201,11 @@ fn read_config(repo: &TestRepo) -> String {
         .trim()
         .to_owned()
 }
+
+crate::cases![
+    [Need::Tool(Tool::PreCommit)] pre_commit,
+    [Need::Tool(Tool::Prek)] prek,
+    [Need::Tool(Tool::LefthookPypi)] lefthook_from_pypi,
+    [Need::Tool(Tool::LefthookNpm)] lefthook_from_npm,
+    [Need::Tool(Tool::Husky)] husky,
+];

@@ -64,7 +64,6 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
     ]
 }
 
-#[test]
 fn validate_names_the_problem_and_exits_2() {
     for (what, text, message) in cases() {
         let repo = TestRepo::new().daft_yml(&text);
@@ -78,7 +77,6 @@ fn validate_names_the_problem_and_exits_2() {
     }
 }
 
-#[test]
 fn an_untrusted_config_is_not_parsed_by_the_hook_and_trust_shows_its_errors() {
     let repo = TestRepo::new()
         .daft_yml(&job("        needs: [ghost]\n"))
@@ -95,7 +93,6 @@ fn an_untrusted_config_is_not_parsed_by_the_hook_and_trust_shows_its_errors() {
         .stderr_has("needs `ghost`");
 }
 
-#[test]
 fn validate_summarises_a_good_config() {
     let repo = TestRepo::new().daft_yml(&job(
         "      - name: warm\n        run: 'true'\n        background: true\n        needs: [a]\n",
@@ -105,3 +102,9 @@ fn validate_summarises_a_good_config() {
         .stdout_has("is valid")
         .stdout_has("worktree-post-create: a, warm (background)");
 }
+
+crate::cases![
+    validate_names_the_problem_and_exits_2,
+    an_untrusted_config_is_not_parsed_by_the_hook_and_trust_shows_its_errors,
+    validate_summarises_a_good_config,
+];

@@ -1,25 +1,17 @@
 //! Config mode (git 2.54+): daft registers with git's config-based hooks for the events it
 //! needs, owns no hooks directory, and lives beside every other hook. CI runs these with git
-//! 2.55 (`DAFT_TEST_GIT`); with an older git they skip, saying why, and the mode choice is
+//! 2.55 (`DAFT_TEST_GIT`); with an older git they show as skipped, and the mode choice is
 //! checked instead.
 
 use std::path::Path;
 
-use crate::common::{TestRepo, config_mode, read};
+use crate::common::{TestRepo, read};
 
 fn hook(path: &Path, body: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
     let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(path, mode).unwrap();
-}
-
-fn needs_config_hooks() -> bool {
-    if config_mode() {
-        return true;
-    }
-    eprintln!("skipped: config mode needs git 2.54 or later; run with DAFT_TEST_GIT=<git 2.55>");
-    false
 }
 
 /// The events daft is registered for in this repository's own config.
@@ -39,11 +31,7 @@ fn registered(repo: &TestRepo) -> Vec<String> {
     events
 }
 
-#[test]
 fn an_old_git_gets_hooks_path_mode_and_is_told_why() {
-    if config_mode() {
-        return;
-    }
     TestRepo::new()
         .daft(&["install"])
         .ok()
@@ -56,11 +44,7 @@ fn an_old_git_gets_hooks_path_mode_and_is_told_why() {
         .stderr_has("config mode needs git's config-based hooks");
 }
 
-#[test]
 fn only_the_events_trusted_configs_use_are_registered() {
-    if !needs_config_hooks() {
-        return;
-    }
     let repo = TestRepo::new().install();
     assert_eq!(registered(&repo), ["post-checkout"]);
     assert!(!repo.common_dir().join("daft/hooks").exists());
@@ -78,11 +62,7 @@ fn only_the_events_trusted_configs_use_are_registered() {
     assert!(registered(&repo).is_empty());
 }
 
-#[test]
 fn other_hooks_and_hook_managers_keep_working_in_any_order() {
-    if !needs_config_hooks() {
-        return;
-    }
     let repo = TestRepo::new();
     let log = repo.path("hooks.log");
     // The repository's own hook, then daft, then another tool taking core.hooksPath.
@@ -111,12 +91,8 @@ fn other_hooks_and_hook_managers_keep_working_in_any_order() {
     repo.daft(&["doctor"]).ok().stdout_has("side by side");
 }
 
-#[test]
 fn a_deleted_or_upgraded_binary_blocks_nothing_and_jobs_still_run() {
     use std::os::unix::fs::MetadataExt as _;
-    if !needs_config_hooks() {
-        return;
-    }
     let repo = TestRepo::new();
     let copy = repo.path("bin/daft-copy");
     std::fs::copy(crate::common::DAFT, &copy).unwrap();
@@ -152,11 +128,7 @@ fn a_deleted_or_upgraded_binary_blocks_nothing_and_jobs_still_run() {
     assert!(!repo.common_dir().join("daft/bin").exists());
 }
 
-#[test]
 fn a_global_install_registers_each_clone_s_events_in_that_clone() {
-    if !needs_config_hooks() {
-        return;
-    }
     let repo = TestRepo::new();
     repo.daft(&["install", "--global"]).ok();
     let global = repo.run_in(
@@ -183,3 +155,12 @@ fn a_global_install_registers_each_clone_s_events_in_that_clone() {
     );
     assert_eq!(global.stdout(), "");
 }
+
+crate::cases![
+    [Need::HooksPathMode] an_old_git_gets_hooks_path_mode_and_is_told_why,
+    [Need::ConfigMode] only_the_events_trusted_configs_use_are_registered,
+    [Need::ConfigMode] other_hooks_and_hook_managers_keep_working_in_any_order,
+    [Need::ConfigMode] a_deleted_or_upgraded_binary_blocks_nothing_and_jobs_still_run,
+    [Need::ConfigMode] a_global_install_registers_each_clone_s_events_in_that_clone,
+
+];

@@ -14,7 +14,6 @@ fn copying(paths: &str) -> String {
     )
 }
 
-#[test]
 fn untracked_files_are_carried_and_the_log_says_how() {
     let repo = TestRepo::installed(&copying("[.env, config/*.local.toml, missing.txt]"));
     repo.write(".env", "SECRET=1\n");
@@ -36,7 +35,6 @@ fn untracked_files_are_carried_and_the_log_says_how() {
     assert_eq!(job(&repo, &wt, "carry")["status"], "succeeded");
 }
 
-#[test]
 fn tracked_files_and_files_already_there_are_never_overwritten() {
     let repo = TestRepo::new().daft_yml(&copying("[README, notes]"));
     let repo = repo.commit().install().trust();
@@ -102,7 +100,6 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[test]
 fn a_directory_copy_equals_its_source() {
     let repo = TestRepo::installed(&copying("[cache]"));
     let cache = repo.root.join("cache");
@@ -137,7 +134,6 @@ fn a_directory_copy_equals_its_source() {
     );
 }
 
-#[test]
 fn symlinks_never_lead_a_copy_out_of_a_work_tree() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret"), "outside\n").unwrap();
@@ -189,7 +185,6 @@ fn symlinks_never_lead_a_copy_out_of_a_work_tree() {
         .stdout_has("out in the new worktree is a symlink (or not a directory), and daft writes nothing through it");
 }
 
-#[test]
 fn a_copy_job_can_be_needed_and_background() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: carry\n        copy: [.env]\n        background: true\n      - name: use\n        run: cat .env > used\n        background: true\n        needs: [carry]\n",
@@ -200,7 +195,6 @@ fn a_copy_job_can_be_needed_and_background() {
     assert_eq!(read(&wt.join("used")), "A=1\n");
 }
 
-#[test]
 fn a_cancelled_copy_leaves_no_partial_file() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: seed\n        copy: [big]\n        background: true\n",
@@ -241,7 +235,6 @@ fn a_cancelled_copy_leaves_no_partial_file() {
     });
 }
 
-#[test]
 fn a_bare_repository_copies_from_the_default_branch_s_worktree() {
     let repo = TestRepo::new().daft_yml(&copying("[.env]")).commit();
     let bare = repo.bare_clone_installed();
@@ -255,7 +248,6 @@ fn a_bare_repository_copies_from_the_default_branch_s_worktree() {
     assert_eq!(read(&repo.path("feat/.env")), "FROM=main\n");
 }
 
-#[test]
 fn validate_rejects_paths_outside_the_tree_where_they_are() {
     for (paths, message) in [
         ("[../up]", "daft.yml:5:"),
@@ -292,3 +284,14 @@ fn validate_rejects_paths_outside_the_tree_where_they_are() {
         );
     }
 }
+
+crate::cases![
+    untracked_files_are_carried_and_the_log_says_how,
+    tracked_files_and_files_already_there_are_never_overwritten,
+    a_directory_copy_equals_its_source,
+    symlinks_never_lead_a_copy_out_of_a_work_tree,
+    a_copy_job_can_be_needed_and_background,
+    a_cancelled_copy_leaves_no_partial_file,
+    a_bare_repository_copies_from_the_default_branch_s_worktree,
+    validate_rejects_paths_outside_the_tree_where_they_are,
+];

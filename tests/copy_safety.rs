@@ -13,7 +13,6 @@ fn copying(paths: &str) -> String {
     )
 }
 
-#[test]
 fn a_branch_that_commits_a_symlink_where_a_copied_directory_goes_gets_nothing_through_it() {
     let outside = tempfile::tempdir().unwrap();
     let repo = TestRepo::new();
@@ -48,12 +47,7 @@ fn a_branch_that_commits_a_symlink_where_a_copied_directory_goes_gets_nothing_th
     assert!(log.contains("daft writes nothing through it"), "{log}");
 }
 
-#[test]
 fn set_id_bits_are_dropped_when_the_copy_belongs_to_someone_else() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: giving a file to another user needs root");
-        return;
-    }
     let repo = TestRepo::new();
     repo.write(".gitignore", "shared/\n");
     let repo = repo
@@ -90,7 +84,6 @@ fn set_id_bits_are_dropped_when_the_copy_belongs_to_someone_else() {
         .stdout_has("shared/group-tool: its set-group-id bit was dropped");
 }
 
-#[test]
 fn a_fifo_is_named_for_what_it_is() {
     let repo = TestRepo::new();
     repo.write(".gitignore", "pipe\nrun/\n");
@@ -114,7 +107,6 @@ fn a_fifo_is_named_for_what_it_is() {
         .stdout_has("run/socket-ish: a FIFO (named pipe)");
 }
 
-#[test]
 fn what_a_killed_copy_left_half_written_is_swept_by_the_next() {
     let repo = TestRepo::new();
     repo.write(".gitignore", "target/\n");
@@ -137,7 +129,6 @@ fn what_a_killed_copy_left_half_written_is_swept_by_the_next() {
         .stdout_has("1 half-written file of an earlier copy removed");
 }
 
-#[test]
 fn a_copy_reads_nothing_through_a_link_out_of_the_source() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::create_dir(outside.path().join("private")).unwrap();
@@ -177,3 +168,11 @@ fn a_copy_reads_nothing_through_a_link_out_of_the_source() {
         .ok()
         .stdout_has("cache/private is a symlink (or not a directory), and daft copies nothing through links");
 }
+
+crate::cases![
+    a_branch_that_commits_a_symlink_where_a_copied_directory_goes_gets_nothing_through_it,
+    [Need::Root] set_id_bits_are_dropped_when_the_copy_belongs_to_someone_else,
+    a_fifo_is_named_for_what_it_is,
+    what_a_killed_copy_left_half_written_is_swept_by_the_next,
+    a_copy_reads_nothing_through_a_link_out_of_the_source,
+];

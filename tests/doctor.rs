@@ -15,7 +15,6 @@ fn hook(path: &Path, body: &str) {
 const CONFIG: &str =
     "hooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: touch set-up\n";
 
-#[test]
 fn all_is_well_after_install_and_not_before() {
     let repo = TestRepo::new();
     repo.daft(&["doctor"])
@@ -36,7 +35,6 @@ fn all_is_well_after_install_and_not_before() {
     }
 }
 
-#[test]
 fn a_tool_that_takes_core_hooks_path_is_found_told_once_and_mended() {
     // husky's `prepare` does this on every npm install.
     let repo = TestRepo::new()
@@ -78,7 +76,6 @@ fn a_tool_that_takes_core_hooks_path_is_found_told_once_and_mended() {
     );
 }
 
-#[test]
 fn a_per_worktree_hooks_path_is_named_with_its_scope() {
     let repo = TestRepo::new().install_hooks_path();
     repo.git(&["config", "extensions.worktreeConfig", "true"])
@@ -91,12 +88,7 @@ fn a_per_worktree_hooks_path_is_named_with_its_scope() {
         .stdout_has("git config --worktree --unset core.hooksPath");
 }
 
-#[test]
 fn a_disabled_registration_is_found_in_config_mode() {
-    if !config_mode() {
-        eprintln!("skipped: config mode needs git 2.54 or later (DAFT_TEST_GIT)");
-        return;
-    }
     let repo = TestRepo::new().install();
     repo.git(&["config", "hook.daft-post-checkout.enabled", "false"])
         .ok();
@@ -106,7 +98,6 @@ fn a_disabled_registration_is_found_in_config_mode() {
         .stdout_has("fix: git config --unset hook.daft-post-checkout.enabled");
 }
 
-#[test]
 fn a_worktree_no_hook_announced_is_told_how_to_set_itself_up() {
     let repo = TestRepo::installed(CONFIG);
     // --no-checkout runs no hook, like a libgit2 tool (pygit2, an IDE) making a worktree.
@@ -136,3 +127,11 @@ fn a_worktree_no_hook_announced_is_told_how_to_set_itself_up() {
     assert!(wt.join("set-up").exists());
     repo.daft(&["doctor"]).ok();
 }
+
+crate::cases![
+    all_is_well_after_install_and_not_before,
+    a_tool_that_takes_core_hooks_path_is_found_told_once_and_mended,
+    a_per_worktree_hooks_path_is_named_with_its_scope,
+    [Need::ConfigMode] a_disabled_registration_is_found_in_config_mode,
+    a_worktree_no_hook_announced_is_told_how_to_set_itself_up,
+];

@@ -7,20 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{DAFT, TestRepo, read};
 
-fn have(program: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        eprintln!("skipped: {program} is not installed (.ci/run installs it from Debian)");
-    }
-    found
-}
-
 const CONFIG: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: fetch-deps\n        run: 'true'\n      - name: warmup-build\n        run: 'true'\n        background: true\n  pre-commit:\n    jobs:\n      - name: lint\n        run: 'true'\n";
 
-#[test]
 fn completions_are_generated_for_every_shell() {
     let repo = TestRepo::new();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
@@ -30,11 +18,7 @@ fn completions_are_generated_for_every_shell() {
     repo.daft(&["completions", "tcsh"]).fails_with(2);
 }
 
-#[test]
 fn bash_completes_commands_jobs_events_and_worktrees() {
-    if !have("bash") {
-        return;
-    }
     let repo = TestRepo::installed(CONFIG);
     repo.git(&["worktree", "add", "-q", "../feature", "-b", "feature"])
         .ok();
@@ -76,11 +60,7 @@ printf '%s\n' "${{COMPREPLY[@]}}""#
     );
 }
 
-#[test]
 fn fish_completes_jobs() {
-    if !have("fish") {
-        return;
-    }
     let repo = TestRepo::installed(CONFIG);
     follow_readme(&repo, "fish");
     let out = repo
@@ -132,9 +112,6 @@ fn shell_ends_in(repo: &TestRepo, shell: &str, dir: &Path, script: &str) -> Path
 }
 
 fn start_and_remove_move_the_shell(shell: &str) {
-    if !have(shell) {
-        return;
-    }
     let repo = TestRepo::installed(CONFIG);
     let status = follow_readme(&repo, shell);
     let wt = repo.path(&format!("repo.{shell}-x"));
@@ -165,22 +142,18 @@ fn start_and_remove_move_the_shell(shell: &str) {
     assert!(out.contains("status=2"), "{shell}: {out}");
 }
 
-#[test]
 fn shell_integration_in_bash() {
     start_and_remove_move_the_shell("bash");
 }
 
-#[test]
 fn shell_integration_in_zsh() {
     start_and_remove_move_the_shell("zsh");
 }
 
-#[test]
 fn shell_integration_in_fish() {
     start_and_remove_move_the_shell("fish");
 }
 
-#[test]
 fn man_pages_are_written_for_daft_and_each_command() {
     let repo = TestRepo::new();
     let dir = repo.path("man");
@@ -202,24 +175,27 @@ fn man_pages_are_written_for_daft_and_each_command() {
         !dir.join("daft-__supervise.1").exists(),
         "hidden commands have no page"
     );
-    if have("man") {
-        let out = repo
-            .run_in(
-                &repo.root,
-                "man",
-                &["-l", dir.join("daft.1").to_str().unwrap()],
-            )
-            .ok()
-            .stdout();
-        assert!(out.contains("daft"), "{out}");
-    }
+}
+
+fn man_reads_the_pages() {
+    let repo = TestRepo::new();
+    let dir = repo.path("man");
+    repo.daft(&["man", dir.to_str().unwrap()]).ok();
+    let out = repo
+        .run_in(
+            &repo.root,
+            "man",
+            &["-l", dir.join("daft.1").to_str().unwrap()],
+        )
+        .ok()
+        .stdout();
+    assert!(out.contains("daft"), "{out}");
 }
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
 fn the_committed_schema_is_the_one_daft_prints() {
     let printed = TestRepo::new().daft(&["schema"]).ok().stdout();
     let committed =
@@ -314,25 +290,27 @@ fn schema_accepts(schema: &serde_json::Value, yaml: &str) -> Result<(), String> 
     }
 }
 
-#[test]
-fn the_schema_and_validate_agree_on_every_example_in_the_docs() {
+fn the_schema_and_validate_agree_on_every_example_in_the_spec_and_the_seed_pages() {
+    let shared = crate::common::shared_dir().unwrap();
+    let mut docs = vec![shared.join("SPEC.md")];
+    let mut seeds: Vec<PathBuf> = std::fs::read_dir(shared.join("seeds"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    seeds.sort();
+    docs.extend(seeds);
+    agree_on_the_examples_of(&docs, 3);
+}
+
+fn the_schema_and_validate_agree_on_every_example_in_the_readme() {
+    agree_on_the_examples_of(&[manifest_dir().join("README.md")], 5);
+}
+
+fn agree_on_the_examples_of(docs: &[PathBuf], at_least: usize) {
     let schema: serde_json::Value =
         serde_json::from_str(&TestRepo::new().daft(&["schema"]).ok().stdout()).unwrap();
-    let mut docs = vec![manifest_dir().join("README.md")];
-    let shared = manifest_dir().join("../shared");
-    if shared.join("SPEC.md").exists() {
-        docs.push(shared.join("SPEC.md"));
-        let mut seeds: Vec<PathBuf> = std::fs::read_dir(shared.join("seeds"))
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        seeds.sort();
-        docs.extend(seeds);
-    } else {
-        eprintln!("skipped SPEC.md and the seed pages: ../shared is not here");
-    }
     let mut checked = 0;
     for doc in docs {
-        for example in examples(&read(&doc)) {
+        for example in examples(&read(doc)) {
             let repo = TestRepo::new().daft_yml(&example);
             let out = repo.daft(&["validate"]);
             assert_eq!(
@@ -348,7 +326,7 @@ fn the_schema_and_validate_agree_on_every_example_in_the_docs() {
             checked += 1;
         }
     }
-    assert!(checked >= 5, "found only {checked} examples");
+    assert!(checked >= at_least, "found only {checked} examples");
     // And they agree on what is wrong.
     for bad in [
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n",
@@ -368,7 +346,6 @@ fn the_schema_and_validate_agree_on_every_example_in_the_docs() {
     }
 }
 
-#[test]
 fn plain_output_where_the_terminal_cannot_show_more() {
     let repo = TestRepo::installed(CONFIG);
     // A C locale: ASCII only, repository text that is not ASCII shown as <U+…>.
@@ -389,18 +366,36 @@ fn plain_output_where_the_terminal_cannot_show_more() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains('✓'));
-    // No colour on a terminal with NO_COLOR or TERM=dumb (through a pseudo-terminal).
-    if have("script") {
-        for (name, value) in [("NO_COLOR", "1"), ("TERM", "dumb")] {
-            let out = repo
-                .command("script", &repo.root)
-                .args(["-qec", &format!("{DAFT} hooks run pre-commit"), "/dev/null"])
-                .env(name, value)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(text.contains("lint"), "{name}: {text:?}");
-            assert!(!text.contains("\x1b["), "{name}={value}: {text:?}");
-        }
+}
+
+fn no_colour_on_a_terminal_with_no_color_or_a_dumb_term() {
+    let repo = TestRepo::installed(CONFIG);
+    // Through a pseudo-terminal, which `script` gives.
+    for (name, value) in [("NO_COLOR", "1"), ("TERM", "dumb")] {
+        let out = repo
+            .command("script", &repo.root)
+            .args(["-qec", &format!("{DAFT} hooks run pre-commit"), "/dev/null"])
+            .env(name, value)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("lint"), "{name}: {text:?}");
+        assert!(!text.contains("\x1b["), "{name}={value}: {text:?}");
     }
 }
+
+crate::cases![
+    completions_are_generated_for_every_shell,
+    [Need::Program("bash")] bash_completes_commands_jobs_events_and_worktrees,
+    [Need::Program("fish")] fish_completes_jobs,
+    [Need::Program("bash")] shell_integration_in_bash,
+    [Need::Program("zsh")] shell_integration_in_zsh,
+    [Need::Program("fish")] shell_integration_in_fish,
+    man_pages_are_written_for_daft_and_each_command,
+    [Need::Program("man")] man_reads_the_pages,
+    the_committed_schema_is_the_one_daft_prints,
+    the_schema_and_validate_agree_on_every_example_in_the_readme,
+    [Need::Shared] the_schema_and_validate_agree_on_every_example_in_the_spec_and_the_seed_pages,
+    plain_output_where_the_terminal_cannot_show_more,
+    [Need::Program("script")] no_colour_on_a_terminal_with_no_color_or_a_dumb_term,
+];

@@ -53,7 +53,6 @@ fn overlap(x: &(String, f64, f64), y: &(String, f64, f64)) -> bool {
     x.1 < y.2 && y.1 < x.2
 }
 
-#[test]
 fn a_diamond_runs_its_middle_in_parallel_and_respects_needs() {
     let repo = TestRepo::new().daft_yml(&diamond("true")).trust();
     repo.daft(&["hooks", "run", "worktree-post-create"]).ok();
@@ -73,7 +72,6 @@ fn a_diamond_runs_its_middle_in_parallel_and_respects_needs() {
     );
 }
 
-#[test]
 fn parallel_one_runs_one_job_at_a_time() {
     let repo = TestRepo::new().daft_yml(&diamond("1")).trust();
     repo.daft(&["hooks", "run", "worktree-post-create"]).ok();
@@ -90,7 +88,6 @@ fn parallel_one_runs_one_job_at_a_time() {
     }
 }
 
-#[test]
 fn abort_stops_running_jobs_and_skips_the_rest() {
     let repo = TestRepo::new()
         .daft_yml(
@@ -122,7 +119,6 @@ hooks:
     );
 }
 
-#[test]
 fn a_timed_out_job_and_its_whole_process_tree_are_gone() {
     let repo = TestRepo::new()
         .daft_yml(
@@ -157,6 +153,7 @@ fn a_signal_stops_every_job_process(signal: &str, code: i32) {
     let mut daft = repo
         .command(DAFT, &repo.root)
         .args(["hooks", "run", "worktree-post-create"])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -180,17 +177,14 @@ fn a_signal_stops_every_job_process(signal: &str, code: i32) {
     }
 }
 
-#[test]
 fn ctrl_c_stops_every_synchronous_job_process() {
     a_signal_stops_every_job_process("INT", 130);
 }
 
-#[test]
 fn sigterm_to_the_hook_leaves_no_job_process_behind() {
     a_signal_stops_every_job_process("TERM", 143);
 }
 
-#[test]
 fn a_missing_root_fails_the_job_with_a_reason() {
     let repo = TestRepo::new()
         .daft_yml("hooks:\n  worktree-post-create:\n    jobs:\n      - name: web\n        run: 'true'\n        root: apps/web\n")
@@ -200,7 +194,6 @@ fn a_missing_root_fails_the_job_with_a_reason() {
         .stderr_has("root `apps/web` does not exist");
 }
 
-#[test]
 fn run_by_hand_can_pick_one_job_and_show_the_plan() {
     let repo = TestRepo::new().daft_yml(&diamond("true")).trust();
     repo.daft(&["hooks", "run", "worktree-post-create", "--dry-run"])
@@ -216,7 +209,6 @@ fn run_by_hand_can_pick_one_job_and_show_the_plan() {
         .stderr_has("its jobs are: a, b, c, d");
 }
 
-#[test]
 fn output_without_a_terminal_is_plain_and_prefixed() {
     let repo = TestRepo::new()
         .daft_yml("hooks:\n  worktree-post-create:\n    jobs:\n      - name: talk\n        run: echo hello; echo oops >&2\n")
@@ -233,7 +225,6 @@ fn output_without_a_terminal_is_plain_and_prefixed() {
     );
 }
 
-#[test]
 fn hooks_run_respects_trust() {
     let repo = TestRepo::new().daft_yml(&diamond("true"));
     repo.daft(&["hooks", "run", "worktree-post-create"])
@@ -241,7 +232,20 @@ fn hooks_run_respects_trust() {
         .stderr_has("daft.yml is not trusted yet; no jobs ran");
 }
 
-#[test]
 fn a_hangup_ends_the_synchronous_jobs_like_sigterm() {
     a_signal_stops_every_job_process("HUP", 129);
 }
+
+crate::cases![
+    a_diamond_runs_its_middle_in_parallel_and_respects_needs,
+    parallel_one_runs_one_job_at_a_time,
+    abort_stops_running_jobs_and_skips_the_rest,
+    a_timed_out_job_and_its_whole_process_tree_are_gone,
+    ctrl_c_stops_every_synchronous_job_process,
+    sigterm_to_the_hook_leaves_no_job_process_behind,
+    a_missing_root_fails_the_job_with_a_reason,
+    run_by_hand_can_pick_one_job_and_show_the_plan,
+    output_without_a_terminal_is_plain_and_prefixed,
+    hooks_run_respects_trust,
+    a_hangup_ends_the_synchronous_jobs_like_sigterm,
+];

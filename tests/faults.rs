@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::common::{TestRepo, add_at_once, only_run_statuses, read, wait_until};
 
-#[test]
 fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
     let jobs_log = "../jobs.log";
     let repo = TestRepo::installed(&format!(
@@ -44,7 +43,6 @@ fn twenty_worktrees_at_once_each_run_once_with_intact_records() {
 
 const TALKER: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: talk\n        run: yes daft | head -c 200000; touch ran\n";
 
-#[test]
 fn a_run_store_that_cannot_be_created_is_a_clear_error_and_git_succeeds() {
     let repo = TestRepo::installed(TALKER);
     std::fs::create_dir_all(repo.common_dir().join("daft")).unwrap();
@@ -59,21 +57,19 @@ fn a_run_store_that_cannot_be_created_is_a_clear_error_and_git_succeeds() {
 struct Mount(PathBuf);
 
 impl Mount {
-    fn tmpfs(dir: &Path, options: &str) -> Option<Self> {
+    fn tmpfs(dir: &Path, options: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir)
             .output()
-            .ok()?;
-        if out.status.success() {
-            return Some(Self(dir.to_owned()));
-        }
-        eprintln!(
-            "skipped: cannot mount a tmpfs here ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        None
+        Self(dir.to_owned())
     }
 }
 
@@ -83,26 +79,26 @@ impl Drop for Mount {
     }
 }
 
-#[test]
 fn a_disk_that_fills_during_a_run_leaves_the_job_succeeded_not_lost() {
     let repo = TestRepo::installed(TALKER);
-    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/worktrees"), "size=32k") else {
-        return;
-    };
+    let _mount = Mount::tmpfs(&repo.common_dir().join("daft/worktrees"), "size=32k");
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
     assert!(repo.path("wt").join("ran").exists(), "the job still ran");
     // Its log filled the disk; its end was still recorded, in the space its record held.
     assert_eq!(only_run_statuses(&repo, &repo.path("wt")), ["succeeded"]);
 }
 
-#[test]
 fn a_read_only_run_store_is_a_clear_error_and_git_succeeds() {
     let repo = TestRepo::installed(TALKER);
-    let Some(_mount) = Mount::tmpfs(&repo.common_dir().join("daft/worktrees"), "size=32k,ro")
-    else {
-        return;
-    };
+    let _mount = Mount::tmpfs(&repo.common_dir().join("daft/worktrees"), "size=32k,ro");
     repo.git(&["worktree", "add", "../wt", "-b", "wt"])
         .ok()
         .stderr_has("Read-only file system");
 }
+
+crate::cases![
+    twenty_worktrees_at_once_each_run_once_with_intact_records,
+    a_run_store_that_cannot_be_created_is_a_clear_error_and_git_succeeds,
+    [Need::Mount] a_disk_that_fills_during_a_run_leaves_the_job_succeeded_not_lost,
+    [Need::Mount] a_read_only_run_store_is_a_clear_error_and_git_succeeds,
+];

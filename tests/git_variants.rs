@@ -5,7 +5,6 @@ use crate::common::{TestRepo, read};
 
 const REPORT: &str = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: report\n        run: echo \"branch=[$DAFT_BRANCH] main=[$DAFT_MAIN_WORKTREE] commit=[$DAFT_COMMIT]\" > marker\n";
 
-#[test]
 fn detached_worktrees_run_with_an_empty_branch() {
     let repo = TestRepo::installed(REPORT);
     repo.git(&["worktree", "add", "--detach", "../d"]).ok();
@@ -15,7 +14,6 @@ fn detached_worktrees_run_with_an_empty_branch() {
     );
 }
 
-#[test]
 fn no_checkout_and_orphan_worktrees_fire_no_hook_and_run_nothing() {
     let repo = TestRepo::installed(REPORT);
     repo.git(&["worktree", "add", "--no-checkout", "../n", "-b", "n"])
@@ -31,7 +29,6 @@ fn no_checkout_and_orphan_worktrees_fire_no_hook_and_run_nothing() {
     assert!(repo.path("n").join("marker").exists());
 }
 
-#[test]
 fn per_worktree_config_does_not_get_in_the_way() {
     let repo = TestRepo::installed(REPORT);
     repo.git(&["config", "extensions.worktreeConfig", "true"])
@@ -40,7 +37,6 @@ fn per_worktree_config_does_not_get_in_the_way() {
     assert!(read(&repo.path("wc").join("marker")).starts_with("branch=[wc]"));
 }
 
-#[test]
 fn worktrees_of_a_bare_repository_have_no_main_worktree() {
     let repo = TestRepo::new().daft_yml(REPORT).commit();
     let bare = repo.bare_clone_installed();
@@ -53,7 +49,6 @@ fn worktrees_of_a_bare_repository_have_no_main_worktree() {
     assert!(read(&repo.path("b2").join("marker")).starts_with("branch=[b2] main=[]"));
 }
 
-#[test]
 fn sha256_repositories_are_detected_by_their_longer_null_id() {
     let repo = TestRepo::new();
     let sha = repo.path("sha");
@@ -85,7 +80,6 @@ fn sha256_repositories_are_detected_by_their_longer_null_id() {
     assert_eq!(commit.len(), 64, "{marker}");
 }
 
-#[test]
 fn submodules_keep_working_and_their_config_is_not_trusted_by_the_superproject() {
     let repo = TestRepo::installed(REPORT);
     let sub = repo.path("sub");
@@ -114,3 +108,12 @@ fn submodules_keep_working_and_their_config_is_not_trusted_by_the_superproject()
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
     assert!(repo.path("wt").join("marker").exists());
 }
+
+crate::cases![
+    detached_worktrees_run_with_an_empty_branch,
+    no_checkout_and_orphan_worktrees_fire_no_hook_and_run_nothing,
+    per_worktree_config_does_not_get_in_the_way,
+    worktrees_of_a_bare_repository_have_no_main_worktree,
+    sha256_repositories_are_detected_by_their_longer_null_id,
+    submodules_keep_working_and_their_config_is_not_trusted_by_the_superproject,
+];

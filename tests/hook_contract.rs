@@ -20,7 +20,6 @@ fn bytes_path(base: &Path, name: &[u8]) -> PathBuf {
     base.join(OsStr::from_bytes(name))
 }
 
-#[test]
 fn arguments_that_are_not_utf8_reach_the_previous_hook_unchanged() {
     let repo = TestRepo::new();
     let remote = bytes_path(&repo.base, b"remote\xff.git");
@@ -53,7 +52,6 @@ fn arguments_that_are_not_utf8_reach_the_previous_hook_unchanged() {
     assert_eq!(std::fs::read(&log).unwrap(), remote.as_os_str().as_bytes());
 }
 
-#[test]
 fn a_repository_under_a_non_utf8_directory_works_and_says_why_jobs_cannot() {
     let repo = TestRepo::new();
     let odd = bytes_path(&repo.base, b"odd\xfe");
@@ -104,7 +102,6 @@ fn a_repository_under_a_non_utf8_directory_works_and_says_why_jobs_cannot() {
     assert!(!odd.join("wt/ran").exists());
 }
 
-#[test]
 fn git_dir_from_the_environment_decides_the_repository() {
     let outer = TestRepo::new();
     let inner = outer.root.join("inner");
@@ -132,7 +129,6 @@ fn git_dir_from_the_environment_decides_the_repository() {
     assert_eq!(read(&log), "inner\n");
 }
 
-#[test]
 fn a_separate_git_dir_and_work_tree_commit() {
     let repo = TestRepo::new();
     repo.run_in(&repo.base, "git", &["init", "-q", "--bare", "dots.git"])
@@ -168,7 +164,6 @@ fn fd3_reaches_the_hook(repo: &TestRepo) {
     assert_eq!(read(&out), "to fd 3\n");
 }
 
-#[test]
 fn descriptors_git_gave_reach_the_previous_hook() {
     let repo = TestRepo::new();
     // (Outside this test no descriptor 3 is open, and that is fine.)
@@ -186,7 +181,6 @@ fn descriptors_git_gave_reach_the_previous_hook() {
     fd3_reaches_the_hook(&repo);
 }
 
-#[test]
 fn a_failing_previous_hook_is_reported_by_git_alone_when_daft_has_nothing_to_run() {
     let repo = TestRepo::new();
     hook(
@@ -200,7 +194,6 @@ fn a_failing_previous_hook_is_reported_by_git_alone_when_daft_has_nothing_to_run
     assert_eq!(out.stderr(), "not today\n");
 }
 
-#[test]
 fn git_s_hint_for_a_hook_that_is_not_executable_is_kept() {
     let repo = TestRepo::new();
     let path = repo.common_dir().join("hooks/pre-commit");
@@ -246,7 +239,6 @@ for ref in refs:
 flush()
 "#;
 
-#[test]
 fn a_conversation_on_stdin_is_not_read_to_the_end_first() {
     let repo = TestRepo::new();
     let remote = repo.path("remote.git");
@@ -282,7 +274,6 @@ fn a_conversation_on_stdin_is_not_read_to_the_end_first() {
     assert!(status.unwrap().success());
 }
 
-#[test]
 fn a_hook_added_after_a_global_install_runs_in_a_bare_repository() {
     let repo = TestRepo::new();
     repo.daft(&["install", "--global"]).ok();
@@ -322,21 +313,18 @@ fn hook_added_later_runs_after(nudge: impl FnOnce(&TestRepo)) {
     assert!(read(&log).contains("committed"), "{}", read(&log));
 }
 
-#[test]
 fn a_hook_added_after_install_runs_from_the_next_checkout() {
     hook_added_later_runs_after(|repo| {
         repo.git(&["switch", "-q", "-c", "elsewhere"]).ok();
     });
 }
 
-#[test]
 fn a_hook_added_after_install_runs_from_the_next_daft_command() {
     hook_added_later_runs_after(|repo| {
         repo.daft(&["hooks", "log", "show"]).ok();
     });
 }
 
-#[test]
 fn switching_away_from_an_unborn_branch_is_not_a_clone_or_a_new_worktree() {
     let repo = TestRepo::installed(
         "hooks:\n  post-clone:\n    jobs:\n      - name: clone\n        run: touch cloned\n  worktree-post-create:\n    jobs:\n      - name: create\n        run: touch created\n",
@@ -355,7 +343,6 @@ fn switching_away_from_an_unborn_branch_is_not_a_clone_or_a_new_worktree() {
     assert!(!wt.join("created").exists());
 }
 
-#[test]
 fn hooks_whose_existence_changes_git_behave_as_without_daft() {
     let repo = TestRepo::new();
     let target = repo.path("target");
@@ -393,3 +380,19 @@ fn hooks_whose_existence_changes_git_behave_as_without_daft() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+crate::cases![
+    arguments_that_are_not_utf8_reach_the_previous_hook_unchanged,
+    a_repository_under_a_non_utf8_directory_works_and_says_why_jobs_cannot,
+    git_dir_from_the_environment_decides_the_repository,
+    a_separate_git_dir_and_work_tree_commit,
+    descriptors_git_gave_reach_the_previous_hook,
+    a_failing_previous_hook_is_reported_by_git_alone_when_daft_has_nothing_to_run,
+    git_s_hint_for_a_hook_that_is_not_executable_is_kept,
+    a_conversation_on_stdin_is_not_read_to_the_end_first,
+    a_hook_added_after_a_global_install_runs_in_a_bare_repository,
+    a_hook_added_after_install_runs_from_the_next_checkout,
+    a_hook_added_after_install_runs_from_the_next_daft_command,
+    switching_away_from_an_unborn_branch_is_not_a_clone_or_a_new_worktree,
+    hooks_whose_existence_changes_git_behave_as_without_daft,
+];

@@ -11,7 +11,6 @@ fn hook(path: &Path, body: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-#[test]
 fn the_repositorys_own_hooks_still_run_with_the_same_arguments() {
     let repo = TestRepo::new();
     let log = repo.path("previous.log");
@@ -48,7 +47,6 @@ fn the_repositorys_own_hooks_still_run_with_the_same_arguments() {
     assert!(!repo.common_dir().join("daft/hooks").exists());
 }
 
-#[test]
 fn a_previous_core_hooks_path_keeps_running_and_is_restored() {
     let repo = TestRepo::new();
     let log = repo.path("custom.log");
@@ -74,7 +72,6 @@ fn a_previous_core_hooks_path_keeps_running_and_is_restored() {
     );
 }
 
-#[test]
 fn a_previous_hook_that_daft_does_not_shim_by_default_is_kept() {
     let repo = TestRepo::new();
     let log = repo.path("rt.log");
@@ -92,7 +89,6 @@ fn a_previous_hook_that_daft_does_not_shim_by_default_is_kept() {
     assert!(read(&log).contains("committed"));
 }
 
-#[test]
 fn stdin_reaches_the_previous_pre_push_hook() {
     let repo = TestRepo::new();
     let remote = repo.path("remote.git");
@@ -117,7 +113,6 @@ fn stdin_reaches_the_previous_pre_push_hook() {
     );
 }
 
-#[test]
 fn global_install_fires_post_clone_and_uninstall_restores_the_global_config() {
     let repo = TestRepo::new()
         .daft_yml(
@@ -149,7 +144,6 @@ fn global_install_fires_post_clone_and_uninstall_restores_the_global_config() {
     assert_eq!(std::fs::read(&gitconfig).unwrap(), before);
 }
 
-#[test]
 fn without_the_binary_the_shim_still_runs_the_previous_hook() {
     let repo = TestRepo::new();
     let log = repo.path("previous.log");
@@ -195,7 +189,6 @@ impl TestRepo {
     }
 }
 
-#[test]
 fn a_global_install_runs_each_repositorys_own_hooks_in_linked_worktrees_too() {
     let repo = TestRepo::new();
     let log = repo.path("own.log");
@@ -210,7 +203,6 @@ fn a_global_install_runs_each_repositorys_own_hooks_in_linked_worktrees_too() {
     assert_eq!(read(&log), "1\n1\n");
 }
 
-#[test]
 fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
     // Broken, but about another event: a plain switch neither parses nor complains about it.
     let repo = TestRepo::new()
@@ -227,7 +219,6 @@ fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
         .stderr_has("daft.yml:2:");
 }
 
-#[test]
 fn a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost() {
     let repo = TestRepo::new().install_hooks_path();
     let dir = repo.common_dir().join("daft/hooks");
@@ -261,7 +252,6 @@ fn a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost() {
     assert_eq!(read(&log), "mine\nmine\n");
 }
 
-#[test]
 fn a_hooks_path_set_through_an_include_is_chained_and_restored() {
     let repo = TestRepo::new();
     let log = repo.path("included.log");
@@ -295,7 +285,6 @@ fn a_hooks_path_set_through_an_include_is_chained_and_restored() {
     assert_eq!(read(&log), "team\nteam\n");
 }
 
-#[test]
 fn install_says_so_when_a_setting_of_higher_precedence_shadows_it() {
     let repo = TestRepo::new();
     // A per-worktree core.hooksPath, as some coding agents set it.
@@ -309,7 +298,6 @@ fn install_says_so_when_a_setting_of_higher_precedence_shadows_it() {
         .stdout_has("worktree");
 }
 
-#[test]
 fn uninstall_restores_git_s_config_even_with_a_damaged_record() {
     let repo = TestRepo::new();
     let config_before = std::fs::read(repo.common_dir().join("config")).unwrap();
@@ -324,3 +312,18 @@ fn uninstall_restores_git_s_config_even_with_a_damaged_record() {
         config_before
     );
 }
+
+crate::cases![
+    the_repositorys_own_hooks_still_run_with_the_same_arguments,
+    a_previous_core_hooks_path_keeps_running_and_is_restored,
+    a_previous_hook_that_daft_does_not_shim_by_default_is_kept,
+    stdin_reaches_the_previous_pre_push_hook,
+    global_install_fires_post_clone_and_uninstall_restores_the_global_config,
+    without_the_binary_the_shim_still_runs_the_previous_hook,
+    a_global_install_runs_each_repositorys_own_hooks_in_linked_worktrees_too,
+    a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing,
+    a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost,
+    a_hooks_path_set_through_an_include_is_chained_and_restored,
+    install_says_so_when_a_setting_of_higher_precedence_shadows_it,
+    uninstall_restores_git_s_config_even_with_a_damaged_record,
+];

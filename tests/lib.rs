@@ -1,6 +1,7 @@
 //! Integration tests: real git in temporary directories against the built binary.
 
 mod common;
+mod harness;
 
 mod background;
 mod bad_input;
@@ -30,3 +31,40 @@ mod survival;
 mod trust;
 mod warm_start;
 mod worktree;
+
+fn main() -> std::process::ExitCode {
+    harness::run(
+        [
+            background::tests(),
+            bad_input::tests(),
+            coexistence::tests(),
+            config_errors::tests(),
+            config_mode::tests(),
+            copy::tests(),
+            copy_safety::tests(),
+            doctor::tests(),
+            ecosystem::tests(),
+            engine::tests(),
+            faults::tests(),
+            git_variants::tests(),
+            hook_contract::tests(),
+            inputs::tests(),
+            install::tests(),
+            lifecycle::tests(),
+            orchestration::tests(),
+            ownership::tests(),
+            review::tests(),
+            security::tests(),
+            setup::tests(),
+            stress::tests(),
+            structure::tests(),
+            survival::tests(),
+            trust::tests(),
+            warm_start::tests(),
+            worktree::tests(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}

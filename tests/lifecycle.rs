@@ -52,7 +52,6 @@ fn supervisor_logs(repo: &TestRepo) -> String {
     out
 }
 
-#[test]
 fn git_worktree_move_keeps_runs_logs_and_running_jobs() {
     moving_keeps_runs_and_jobs(|repo, from, to| {
         repo.git(&[
@@ -65,7 +64,6 @@ fn git_worktree_move_keeps_runs_logs_and_running_jobs() {
     });
 }
 
-#[test]
 fn mv_then_git_worktree_repair_keeps_runs_logs_and_running_jobs() {
     moving_keeps_runs_and_jobs(|repo, from, to| {
         std::fs::rename(from, to).unwrap();
@@ -73,7 +71,6 @@ fn mv_then_git_worktree_repair_keeps_runs_logs_and_running_jobs() {
     });
 }
 
-#[test]
 fn a_moved_worktree_keeps_its_id() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: id\n        run: echo $DAFT_WORKTREE_ID > id\n",
@@ -163,26 +160,22 @@ fn post_remove_runs_once(how: impl FnOnce(&TestRepo, &std::path::Path)) {
     );
 }
 
-#[test]
 fn post_remove_runs_once_after_daft_remove() {
     post_remove_runs_once(|repo, wt| {
         repo.daft(&["remove", wt.to_str().unwrap()]).ok();
     });
 }
 
-#[test]
 fn post_remove_runs_once_after_git_worktree_remove() {
     post_remove_runs_once(|repo, wt| {
         repo.git(&["worktree", "remove", wt.to_str().unwrap()]).ok();
     });
 }
 
-#[test]
 fn post_remove_runs_once_after_rm_rf() {
     post_remove_runs_once(|_, wt| std::fs::remove_dir_all(wt).unwrap());
 }
 
-#[test]
 fn post_remove_runs_once_after_rm_rf_and_prune() {
     post_remove_runs_once(|repo, wt| {
         std::fs::remove_dir_all(wt).unwrap();
@@ -190,7 +183,6 @@ fn post_remove_runs_once_after_rm_rf_and_prune() {
     });
 }
 
-#[test]
 fn a_live_supervisor_notices_the_removal_itself() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("teardown.log");
@@ -208,7 +200,6 @@ fn a_live_supervisor_notices_the_removal_itself() {
     });
 }
 
-#[test]
 fn moving_a_worktree_is_not_removing_it() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("teardown.log");
@@ -240,7 +231,6 @@ fn moving_a_worktree_is_not_removing_it() {
     });
 }
 
-#[test]
 fn pre_remove_can_keep_the_worktree_and_force_goes_on() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-pre-remove:\n    jobs:\n      - name: check\n        run: test -e ok-to-remove\n",
@@ -262,7 +252,6 @@ fn pre_remove_can_keep_the_worktree_and_force_goes_on() {
     assert!(!wt.exists());
 }
 
-#[test]
 fn a_worktree_moved_away_by_hand_is_not_torn_down_before_or_after_its_repair() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("teardown.log");
@@ -303,7 +292,6 @@ fn inode(path: &std::path::Path) -> u64 {
     std::fs::symlink_metadata(path).unwrap().ino()
 }
 
-#[test]
 fn a_deleted_worktree_is_torn_down_whatever_reuses_its_inode_numbers() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("teardown.log");
@@ -330,7 +318,6 @@ fn a_deleted_worktree_is_torn_down_whatever_reuses_its_inode_numbers() {
     });
 }
 
-#[test]
 fn a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("teardown.log");
@@ -347,7 +334,6 @@ fn a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown() {
     assert!(teardowns(&log)[0].contains(" wt "), "{:?}", teardowns(&log));
 }
 
-#[test]
 fn remove_takes_a_branch_or_any_directory_inside_the_worktree() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: mkdir -p src/deep\n",
@@ -367,7 +353,6 @@ fn remove_takes_a_branch_or_any_directory_inside_the_worktree() {
     assert!(!err.contains("os error"), "{err}");
 }
 
-#[test]
 fn start_on_a_branch_that_has_a_worktree_goes_there() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n",
@@ -383,3 +368,21 @@ fn start_on_a_branch_that_has_a_worktree_goes_there() {
         .ok()
         .stdout_has(repo.root.to_str().unwrap());
 }
+
+crate::cases![
+    git_worktree_move_keeps_runs_logs_and_running_jobs,
+    mv_then_git_worktree_repair_keeps_runs_logs_and_running_jobs,
+    a_moved_worktree_keeps_its_id,
+    post_remove_runs_once_after_daft_remove,
+    post_remove_runs_once_after_git_worktree_remove,
+    post_remove_runs_once_after_rm_rf,
+    post_remove_runs_once_after_rm_rf_and_prune,
+    a_live_supervisor_notices_the_removal_itself,
+    moving_a_worktree_is_not_removing_it,
+    pre_remove_can_keep_the_worktree_and_force_goes_on,
+    a_worktree_moved_away_by_hand_is_not_torn_down_before_or_after_its_repair,
+    a_deleted_worktree_is_torn_down_whatever_reuses_its_inode_numbers,
+    a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown,
+    remove_takes_a_branch_or_any_directory_inside_the_worktree,
+    start_on_a_branch_that_has_a_worktree_goes_there,
+];

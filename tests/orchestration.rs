@@ -17,7 +17,6 @@ fn ports_of(dir: &std::path::Path) -> (u16, u16) {
     (web, db)
 }
 
-#[test]
 fn ports_are_distinct_free_stable_and_released() {
     let repo = TestRepo::installed(PORTS);
     add_at_once(&repo, 20);
@@ -66,7 +65,6 @@ fn ports_are_distinct_free_stable_and_released() {
     );
 }
 
-#[test]
 fn every_job_knows_its_worktree_id_and_source() {
     let repo = TestRepo::installed(PORTS);
     let wt = added(&repo, "feature-x");
@@ -90,7 +88,6 @@ fn every_job_knows_its_worktree_id_and_source() {
     assert_eq!(out.ok().stdout().trim(), fields[2]);
 }
 
-#[test]
 fn priority_orders_ready_jobs_when_slots_are_few() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    parallel: 1\n    jobs:\n      - name: low\n        run: echo low >> order\n      - name: high\n        run: echo high >> order\n        priority: 10\n      - name: mid\n        run: echo mid >> order\n        priority: 5\n      - name: also-low\n        run: echo also-low >> order\n",
@@ -116,7 +113,12 @@ fn with_condition(repo: &TestRepo, condition: &str, env: &[(&str, &str)]) -> (bo
     for (k, v) in env {
         cmd.env(k, v);
     }
-    assert!(cmd.status().unwrap().success());
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = repo.daft(&["hooks", "log", "show"]).ok().stdout();
     let line = table
         .lines()
@@ -133,7 +135,6 @@ fn with_condition(repo: &TestRepo, condition: &str, env: &[(&str, &str)]) -> (bo
 /// (condition, env, runs?, what the skip says)
 type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, &'a str);
 
-#[test]
 fn each_condition_kind_skips_and_runs_as_written() {
     let repo = TestRepo::new().install();
     repo.write("Cargo.lock", "");
@@ -222,7 +223,6 @@ fn each_condition_kind_skips_and_runs_as_written() {
     }
 }
 
-#[test]
 fn wait_returns_the_right_codes() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: quick\n        run: 'true'\n      - name: slow\n        run: while [ ! -e go ]; do sleep 0.02; done; test ! -e fail\n        background: true\n",
@@ -262,3 +262,11 @@ fn wait_returns_the_right_codes() {
         out.code() == Some(1) && out.stderr().contains("slow failed (exit 1)")
     });
 }
+
+crate::cases![
+    ports_are_distinct_free_stable_and_released,
+    every_job_knows_its_worktree_id_and_source,
+    priority_orders_ready_jobs_when_slots_are_few,
+    each_condition_kind_skips_and_runs_as_written,
+    wait_returns_the_right_codes,
+];

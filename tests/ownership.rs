@@ -1,6 +1,6 @@
 //! A repository owned by another user is treated as git treats it (`safe.directory`): nothing
 //! of it runs and nothing in it is trusted until the user says so the way git asks. Needs a
-//! second uid: root makes one with `chown` and `setpriv`; as anyone else these tests skip.
+//! second uid: root makes one with `chown` and `setpriv`; as anyone else they show as skipped.
 
 use std::process::Command;
 
@@ -8,15 +8,6 @@ use crate::common::{DAFT, TestRepo};
 
 /// The uid the repositories of these tests belong to.
 const OTHER: &str = "12345";
-
-fn am_root() -> bool {
-    let uid = Command::new("id").arg("-u").output().unwrap().stdout;
-    if String::from_utf8_lossy(&uid).trim() == "0" {
-        return true;
-    }
-    eprintln!("skipped: changing a file's owner to another uid needs root");
-    false
-}
 
 fn chown(repo: &TestRepo, path: &std::path::Path) {
     let status = Command::new("chown")
@@ -31,11 +22,7 @@ fn chown(repo: &TestRepo, path: &std::path::Path) {
 const MARKER: &str =
     "hooks:\n  worktree-post-create:\n    jobs:\n      - name: mark\n        run: touch marker\n";
 
-#[test]
 fn another_user_s_repository_with_its_owner_s_trust_runs_nothing() {
-    if !am_root() {
-        return;
-    }
     // Trusted by its owner, then handed to them: the trust record is theirs, not ours.
     let repo = TestRepo::installed(MARKER);
     chown(&repo, &repo.root);
@@ -63,11 +50,7 @@ fn another_user_s_repository_with_its_owner_s_trust_runs_nothing() {
     assert!(repo.root.join("marker").exists());
 }
 
-#[test]
 fn a_daft_directory_owned_by_another_user_is_not_trusted() {
-    if !am_root() {
-        return;
-    }
     let repo = TestRepo::installed(MARKER);
     // Only daft's directory (with its trust records) belongs to someone else.
     chown(&repo, &repo.common_dir().join("daft"));
@@ -77,11 +60,7 @@ fn a_daft_directory_owned_by_another_user_is_not_trusted() {
     assert!(!repo.root.join("marker").exists());
 }
 
-#[test]
 fn a_hook_run_by_another_user_in_our_repository_runs_nothing() {
-    if !am_root() {
-        return;
-    }
     // The repository is root's; uid 12345 runs the hook (through safe.directory-less git it
     // could not, so it calls daft directly, as a script might).
     let repo = TestRepo::installed(MARKER);
@@ -115,11 +94,7 @@ fn a_hook_run_by_another_user_in_our_repository_runs_nothing() {
     assert!(!repo.root.join("marker").exists());
 }
 
-#[test]
 fn another_user_s_pending_teardown_is_not_claimed_by_us() {
-    if !am_root() {
-        return;
-    }
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n  worktree-post-remove:\n    jobs:\n      - name: drop\n        run: touch ../dropped\n",
     );
@@ -147,3 +122,10 @@ fn another_user_s_pending_teardown_is_not_claimed_by_us() {
     assert!(!daft_dir.join("removed").exists());
     assert!(!repo.path("dropped").exists());
 }
+
+crate::cases![
+    [Need::Root] another_user_s_repository_with_its_owner_s_trust_runs_nothing,
+    [Need::Root] a_daft_directory_owned_by_another_user_is_not_trusted,
+    [Need::Root] a_hook_run_by_another_user_in_our_repository_runs_nothing,
+    [Need::Root] another_user_s_pending_teardown_is_not_claimed_by_us,
+];

@@ -11,7 +11,6 @@ fn disguised(hidden: &str) -> String {
     )
 }
 
-#[test]
 fn characters_that_would_hide_what_runs_are_shown_visibly() {
     // (raw characters in the file, how daft shows them)
     for (hidden, shown) in [
@@ -41,7 +40,6 @@ fn characters_that_would_hide_what_runs_are_shown_visibly() {
     }
 }
 
-#[test]
 fn control_characters_yaml_refuses_are_not_echoed_either() {
     for hidden in ["\x1b[2K", "\x07", "\u{9b}31m"] {
         let repo = TestRepo::new().daft_yml(&disguised(hidden));
@@ -54,7 +52,6 @@ fn control_characters_yaml_refuses_are_not_echoed_either() {
     }
 }
 
-#[test]
 fn the_diff_is_daft_s_own_whatever_the_repository_and_user_configure() {
     let repo = TestRepo::installed(&disguised(""));
     // Everything that changes or hides `git diff` output, from the repository and the user.
@@ -96,7 +93,6 @@ fn the_diff_is_daft_s_own_whatever_the_repository_and_user_configure() {
     assert!(!stdout.contains('\x1b'), "no colour: {stdout:?}");
 }
 
-#[test]
 fn trust_writes_no_temporary_file_where_another_user_could_plant_one() {
     let repo = TestRepo::installed(&disguised(""));
     let repo = repo.daft_yml(&disguised("x; ")).commit();
@@ -118,7 +114,6 @@ fn trust_writes_no_temporary_file_where_another_user_could_plant_one() {
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 64);
 }
 
-#[test]
 fn notices_escape_repository_text_and_quote_paths_to_paste() {
     let repo = TestRepo::new().daft_yml(&disguised("")).commit().install();
     // A worktree whose directory name holds an escape sequence and a space.
@@ -142,3 +137,11 @@ fn notices_escape_repository_text_and_quote_paths_to_paste() {
     assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
     assert!(err.contains(r"bad\x1b]0;title\x07"), "{err}");
 }
+
+crate::cases![
+    characters_that_would_hide_what_runs_are_shown_visibly,
+    control_characters_yaml_refuses_are_not_echoed_either,
+    the_diff_is_daft_s_own_whatever_the_repository_and_user_configure,
+    trust_writes_no_temporary_file_where_another_user_could_plant_one,
+    notices_escape_repository_text_and_quote_paths_to_paste,
+];

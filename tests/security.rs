@@ -20,7 +20,6 @@ fn refused(repo: &TestRepo, name: &str, notice: &str) {
     );
 }
 
-#[test]
 fn a_job_added_after_trust_is_not_trusted() {
     let repo = TestRepo::installed(MARKER);
     let repo = repo
@@ -31,7 +30,6 @@ fn a_job_added_after_trust_is_not_trusted() {
     refused(&repo, "wt", "changed since it was trusted");
 }
 
-#[test]
 fn a_local_override_added_after_trust_is_not_trusted() {
     let repo = TestRepo::installed(&MARKER.replace("touch marker", "'true'"));
     // Untracked files don't reach a new worktree, so the override is placed in it before checkout.
@@ -46,7 +44,6 @@ fn a_local_override_added_after_trust_is_not_trusted() {
     assert!(!wt.join("marker").exists());
 }
 
-#[test]
 fn a_symlinked_config_is_refused_even_with_trusted_content() {
     let repo = TestRepo::installed(MARKER);
     let elsewhere = repo.path("elsewhere.yml");
@@ -89,7 +86,6 @@ fn damage(store: &Path, how: &str) {
     }
 }
 
-#[test]
 fn a_damaged_trust_store_means_untrusted_and_says_so() {
     for how in ["garbage", "truncated", "a directory", "a fifo", "a symlink"] {
         let repo = TestRepo::installed(MARKER);
@@ -109,7 +105,6 @@ fn a_damaged_trust_store_means_untrusted_and_says_so() {
     }
 }
 
-#[test]
 fn a_trust_directory_that_is_a_symlink_is_not_followed() {
     let repo = TestRepo::installed(MARKER);
     let store = repo.common_dir().join("daft/trust");
@@ -119,7 +114,6 @@ fn a_trust_directory_that_is_a_symlink_is_not_followed() {
     refused(&repo, "wt", "is a symlink");
 }
 
-#[test]
 fn concurrent_trust_in_two_worktrees_keeps_both() {
     let repo = TestRepo::new().daft_yml(MARKER).commit().install();
     repo.git(&[
@@ -158,7 +152,6 @@ fn concurrent_trust_in_two_worktrees_keeps_both() {
     repo.daft_in(&other, &["trust", "--status"]).ok();
 }
 
-#[test]
 fn the_environment_cannot_point_daft_at_a_store_the_repository_controls() {
     let repo = TestRepo::installed(MARKER);
     // A copy of a store that trusts this config, where a checkout could have put it.
@@ -214,3 +207,13 @@ impl SpawnOutput for std::process::Command {
             .unwrap()
     }
 }
+
+crate::cases![
+    a_job_added_after_trust_is_not_trusted,
+    a_local_override_added_after_trust_is_not_trusted,
+    a_symlinked_config_is_refused_even_with_trusted_content,
+    a_damaged_trust_store_means_untrusted_and_says_so,
+    a_trust_directory_that_is_a_symlink_is_not_followed,
+    concurrent_trust_in_two_worktrees_keeps_both,
+    the_environment_cannot_point_daft_at_a_store_the_repository_controls,
+];

@@ -28,7 +28,6 @@ fn runs_of_setup(repo: &TestRepo, wt: &Path) -> usize {
         .count()
 }
 
-#[test]
 fn a_worktree_made_while_untrusted_is_set_up_once_trust_comes() {
     let repo = TestRepo::new().daft_yml(COUNTED).commit().install();
     repo.git(&["worktree", "add", "../wt", "-b", "wt"])
@@ -61,7 +60,6 @@ fn a_worktree_made_while_untrusted_is_set_up_once_trust_comes() {
     assert_eq!(runs_of_setup(&repo, &wt), 1);
 }
 
-#[test]
 fn a_no_checkout_worktree_is_set_up_by_wait_once_its_files_are_there() {
     let repo = TestRepo::installed(COUNTED);
     repo.git(&["worktree", "add", "--no-checkout", "../n", "-b", "n"])
@@ -78,7 +76,6 @@ fn a_no_checkout_worktree_is_set_up_by_wait_once_its_files_are_there() {
     assert_eq!(runs_of_setup(&repo, &wt), 1, "once");
 }
 
-#[test]
 fn a_worktree_made_without_any_hook_is_set_up_by_wait() {
     let repo = TestRepo::installed(COUNTED);
     // A tool that runs no hooks: in hooks-path mode, git told to look elsewhere; in config
@@ -101,22 +98,16 @@ fn a_worktree_made_without_any_hook_is_set_up_by_wait() {
     repo.daft(&["doctor"]).ok();
 }
 
-#[test]
 fn a_worktree_made_by_libgit2_is_set_up_by_wait() {
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import pygit2"])
-        .output();
-    if !probe.is_ok_and(|out| out.status.success()) {
-        eprintln!("skipped: pygit2 is not installed for python3");
-        return;
-    }
+    let python = crate::harness::pygit2_python().unwrap();
     let repo = TestRepo::installed(COUNTED);
     let script = format!(
         "import pygit2; r = pygit2.Repository({:?}); r.add_worktree('lg', {:?})",
         repo.root.to_str().unwrap(),
         repo.path("lg").to_str().unwrap()
     );
-    repo.run_in(&repo.root, "python3", &["-c", &script]).ok();
+    repo.run_in(&repo.root, python.to_str().unwrap(), &["-c", &script])
+        .ok();
     let wt = repo.path("lg");
     assert_eq!(runs_of_setup(&repo, &wt), 0);
     repo.daft_in(&wt, &["hooks", "wait", "--timeout", "30s"])
@@ -124,7 +115,6 @@ fn a_worktree_made_by_libgit2_is_set_up_by_wait() {
     assert_eq!(runs_of_setup(&repo, &wt), 1);
 }
 
-#[test]
 fn racing_waits_and_a_trust_run_the_setup_once() {
     let repo = TestRepo::new().daft_yml(COUNTED).commit().install();
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
@@ -150,7 +140,6 @@ fn racing_waits_and_a_trust_run_the_setup_once() {
     assert_eq!(runs_of_setup(&repo, &wt), 1);
 }
 
-#[test]
 fn racing_waits_on_a_pending_setup_run_it_once() {
     let repo = TestRepo::installed(COUNTED);
     repo.git(&["worktree", "add", "--no-checkout", "../n", "-b", "n"])
@@ -172,7 +161,6 @@ fn racing_waits_on_a_pending_setup_run_it_once() {
     assert_eq!(runs_of_setup(&repo, &wt), 1);
 }
 
-#[test]
 fn wait_fails_while_the_setup_fails_and_says_which_job() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: exit 3\n",
@@ -184,7 +172,6 @@ fn wait_fails_while_the_setup_fails_and_says_which_job() {
     assert!(!out.contains("did not succeed"), "said once: {out}");
 }
 
-#[test]
 fn wait_prints_progress_without_a_terminal() {
     use std::io::BufRead as _;
     let repo = TestRepo::installed(
@@ -229,3 +216,14 @@ fn wait_prints_progress_without_a_terminal() {
         "{lines:?}"
     );
 }
+
+crate::cases![
+    a_worktree_made_while_untrusted_is_set_up_once_trust_comes,
+    a_no_checkout_worktree_is_set_up_by_wait_once_its_files_are_there,
+    a_worktree_made_without_any_hook_is_set_up_by_wait,
+    [Need::Pygit2] a_worktree_made_by_libgit2_is_set_up_by_wait,
+    racing_waits_and_a_trust_run_the_setup_once,
+    racing_waits_on_a_pending_setup_run_it_once,
+    wait_fails_while_the_setup_fails_and_says_which_job,
+    wait_prints_progress_without_a_terminal,
+];

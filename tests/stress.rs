@@ -78,7 +78,6 @@ fn half_written(dir: &Path) -> Vec<String> {
     out
 }
 
-#[test]
 fn daft_processes_killed_at_random_moments_leave_no_orphan_and_no_lie() {
     let iterations: u64 = std::env::var("DAFT_STRESS_ITERATIONS")
         .ok()
@@ -98,6 +97,7 @@ fn daft_processes_killed_at_random_moments_leave_no_orphan_and_no_lie() {
         let mut add = repo
             .command("git", &repo.root)
             .args(["worktree", "add", "-q", &format!("../{name}"), "-b", &name])
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -158,3 +158,5 @@ fn daft_processes_killed_at_random_moments_leave_no_orphan_and_no_lie() {
     .ok();
     repo.daft_in(&repo.path("after"), &["hooks", "cancel"]).ok();
 }
+
+crate::cases![daft_processes_killed_at_random_moments_leave_no_orphan_and_no_lie];

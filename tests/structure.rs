@@ -116,7 +116,6 @@ fn visit(
     None
 }
 
-#[test]
 fn no_file_reaches_back_to_a_file_that_uses_it() {
     let modules = modules();
     let known: BTreeSet<String> = modules.keys().cloned().collect();
@@ -137,7 +136,6 @@ fn no_file_reaches_back_to_a_file_that_uses_it() {
     assert!(graph["commands::hook"].contains("resolve"), "{graph:?}");
 }
 
-#[test]
 fn every_file_says_why_it_exists_and_stays_small() {
     for (module, code) in modules() {
         assert!(
@@ -151,3 +149,43 @@ fn every_file_says_why_it_exists_and_stays_small() {
         );
     }
 }
+
+/// Every test of the integration suite is a `fn name() {` at the top of its module, and the
+/// runner knows only those its module's `cases!` lists: one left out would never run.
+fn every_integration_test_is_registered() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let lib = std::fs::read_to_string(dir.join("lib.rs")).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(module) = name.strip_suffix(".rs") else {
+            continue;
+        };
+        if matches!(module, "lib" | "harness") {
+            continue;
+        }
+        let code = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(
+            lib.contains(&format!("{module}::tests(),")),
+            "tests/lib.rs does not run {module}::tests()"
+        );
+        let listed = &code[code.rfind("crate::cases![").expect(module)..];
+        for line in code.lines() {
+            let Some(test) = line
+                .strip_prefix("fn ")
+                .and_then(|l| l.strip_suffix("() {"))
+            else {
+                continue;
+            };
+            let registered = listed
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == test);
+            assert!(registered, "{module}::{test} is not in its module's cases!");
+        }
+    }
+}
+
+crate::cases![
+    no_file_reaches_back_to_a_file_that_uses_it,
+    every_file_says_why_it_exists_and_stays_small,
+    every_integration_test_is_registered,
+];

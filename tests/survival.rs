@@ -42,7 +42,6 @@ fn supervisor(repo: &TestRepo, wt: &Path, name: &str) -> u32 {
     record["owner"]["pid"].as_u64().unwrap() as u32
 }
 
-#[test]
 fn a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
@@ -65,7 +64,6 @@ fn a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed() {
     assert!(removed.contains("cancelled"), "{removed}");
 }
 
-#[test]
 fn the_hook_killed_during_a_synchronous_job_leaves_it_no_time_to_run_on() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: slow\n        run: echo $PPID > ../hook.pid; sleep 30; touch ../late\n",
@@ -73,6 +71,7 @@ fn the_hook_killed_during_a_synchronous_job_leaves_it_no_time_to_run_on() {
     let mut add = repo
         .command("git", &repo.root)
         .args(["worktree", "add", "../wt", "-b", "wt"])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -94,7 +93,6 @@ fn the_hook_killed_during_a_synchronous_job_leaves_it_no_time_to_run_on() {
     assert!(!repo.path("late").exists(), "the job did not run on");
 }
 
-#[test]
 fn a_stopped_supervisor_cannot_make_a_cancel_or_a_removal_hang() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
@@ -129,7 +127,6 @@ fn a_stopped_supervisor_cannot_make_a_cancel_or_a_removal_hang() {
     );
 }
 
-#[test]
 fn a_damaged_record_never_reads_as_success() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: 'true'\n      - name: warm\n        run: exit 7\n        background: true\n",
@@ -169,7 +166,6 @@ fn a_damaged_record_never_reads_as_success() {
     repo.daft_in(&wt, &["hooks", "wait"]).fails_with(1);
 }
 
-#[test]
 fn a_flood_of_output_keeps_the_log_under_its_cap_while_it_is_written() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: loud\n        run: echo first; yes daft | head -c 60000000; echo; echo last\n        background: true\n",
@@ -188,14 +184,7 @@ fn a_flood_of_output_keeps_the_log_under_its_cap_while_it_is_written() {
     assert!(shown.contains("bytes of output left out here"));
 }
 
-#[test]
 fn a_low_process_limit_slows_jobs_down_but_fails_nothing_and_panics_nowhere() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!(
-            "skipped: a process limit binds only an unprivileged uid, and making one needs root"
-        );
-        return;
-    }
     let mut config = String::from("hooks:\n  worktree-post-create:\n    parallel: 30\n    jobs:\n");
     for i in 0..30 {
         let _ = write!(
@@ -244,3 +233,12 @@ fn a_low_process_limit_slows_jobs_down_but_fails_nothing_and_panics_nowhere() {
             .all(|j| j["status"] == "succeeded")
     });
 }
+
+crate::cases![
+    a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed,
+    the_hook_killed_during_a_synchronous_job_leaves_it_no_time_to_run_on,
+    a_stopped_supervisor_cannot_make_a_cancel_or_a_removal_hang,
+    a_damaged_record_never_reads_as_success,
+    a_flood_of_output_keeps_the_log_under_its_cap_while_it_is_written,
+    [Need::Root] a_low_process_limit_slows_jobs_down_but_fails_nothing_and_panics_nowhere,
+];

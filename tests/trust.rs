@@ -10,7 +10,6 @@ hooks:
         run: touch marker
 ";
 
-#[test]
 fn an_untrusted_config_runs_nothing_and_git_succeeds() {
     let repo = TestRepo::new().daft_yml(MARKER).commit().install();
     repo.git(&["worktree", "add", "../wt", "-b", "feat"])
@@ -20,7 +19,6 @@ fn an_untrusted_config_runs_nothing_and_git_succeeds() {
     assert!(!repo.path("wt").join("marker").exists());
 }
 
-#[test]
 fn one_changed_byte_makes_it_untrusted_again() {
     let repo = TestRepo::installed(MARKER);
     repo.daft(&["trust", "--status"]).ok().stdout_has("trusted");
@@ -34,7 +32,6 @@ fn one_changed_byte_makes_it_untrusted_again() {
     assert!(!repo.path("wt").join("markes").exists());
 }
 
-#[test]
 fn trust_shows_the_diff_since_the_last_trusted_version() {
     let repo = TestRepo::installed(MARKER);
     repo.write("daft.yml", &MARKER.replace("touch marker", "touch other"));
@@ -44,7 +41,6 @@ fn trust_shows_the_diff_since_the_last_trusted_version() {
         .stdout_has("+        run: touch other");
 }
 
-#[test]
 fn trust_refuses_without_a_terminal_unless_told_yes() {
     let repo = TestRepo::new().daft_yml(MARKER).commit();
     repo.daft(&["trust"])
@@ -55,7 +51,6 @@ fn trust_refuses_without_a_terminal_unless_told_yes() {
         .stdout_has("untrusted");
 }
 
-#[test]
 fn untrust_stops_the_jobs() {
     let repo = TestRepo::installed(MARKER);
     repo.daft(&["untrust"]).ok().stdout_has("no longer trusted");
@@ -65,7 +60,6 @@ fn untrust_stops_the_jobs() {
     assert!(!repo.path("wt").join("marker").exists());
 }
 
-#[test]
 fn a_local_override_file_needs_trust_too() {
     let repo = TestRepo::installed(MARKER);
     repo.write(
@@ -87,3 +81,12 @@ fn a_local_override_file_needs_trust_too() {
         "the local override replaced the job by name"
     );
 }
+
+crate::cases![
+    an_untrusted_config_runs_nothing_and_git_succeeds,
+    one_changed_byte_makes_it_untrusted_again,
+    trust_shows_the_diff_since_the_last_trusted_version,
+    trust_refuses_without_a_terminal_unless_told_yes,
+    untrust_stops_the_jobs,
+    a_local_override_file_needs_trust_too,
+];

@@ -26,7 +26,6 @@ fn set_mtime(path: &Path, secs: u64) {
         .unwrap();
 }
 
-#[test]
 fn tracked_files_get_the_source_s_times_only_where_their_content_is_the_same() {
     let repo = TestRepo::new();
     repo.write("same.rs", "fn same() {}\n");
@@ -95,7 +94,6 @@ fn tracked_files_get_the_source_s_times_only_where_their_content_is_the_same() {
         .stdout_has("2 differ and keep their checkout times");
 }
 
-#[test]
 fn carry_times_false_leaves_the_checkout_s_times() {
     let repo = TestRepo::new();
     repo.write(".gitignore", "cache/\n");
@@ -117,7 +115,6 @@ fn carry_times_false_leaves_the_checkout_s_times() {
     );
 }
 
-#[test]
 fn hard_links_in_a_copied_tree_stay_links_and_take_no_more_disk() {
     let repo = TestRepo::new();
     repo.write(".gitignore", "target/\n");
@@ -147,7 +144,6 @@ fn hard_links_in_a_copied_tree_stay_links_and_take_no_more_disk() {
         .stdout_has("60.0 kB full copy (this file system cannot clone): 60.0 kB of new disk");
 }
 
-#[test]
 fn a_virtualenv_is_refused_with_what_to_run_instead_and_target_is_not_flagged() {
     let repo = TestRepo::new();
     repo.write(".gitignore", ".venv/\ntarget/\n.direnv/\n");
@@ -197,7 +193,6 @@ fn a_virtualenv_is_refused_with_what_to_run_instead_and_target_is_not_flagged() 
     );
 }
 
-#[test]
 fn background_jobs_run_below_the_user_s_own_work_unless_they_say_otherwise() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: low\n        run: cut -d' ' -f19 /proc/self/stat > low; ionice -p $$ > low-io 2>&1 || true\n        background: true\n      - name: normal\n        run: cut -d' ' -f19 /proc/self/stat > normal\n        background: true\n        nice: false\n      - name: sync\n        run: cut -d' ' -f19 /proc/self/stat > sync\n",
@@ -215,7 +210,6 @@ fn background_jobs_run_below_the_user_s_own_work_unless_they_say_otherwise() {
     );
 }
 
-#[test]
 fn nice_and_yield_are_only_for_background_jobs() {
     let repo = TestRepo::new().daft_yml(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n        nice: false\n",
@@ -225,7 +219,6 @@ fn nice_and_yield_are_only_for_background_jobs() {
         .stderr_has("`nice` and `yield` go with `background: true`");
 }
 
-#[test]
 fn a_background_job_holding_a_lock_the_user_waits_for_gives_way() {
     let repo = TestRepo::installed(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: warm\n        run: flock ../build.lock sleep 60\n        background: true\n      - name: stubborn\n        run: flock ../other.lock sleep 60\n        background: true\n        yield: false\n",
@@ -254,7 +247,6 @@ fn a_background_job_holding_a_lock_the_user_waits_for_gives_way() {
     repo.daft_in(&wt, &["hooks", "cancel", "stubborn"]).ok();
 }
 
-#[test]
 fn worktreeinclude_names_the_gitignored_files_to_carry() {
     let repo = TestRepo::new();
     repo.write(".gitignore", ".env*\nsecrets/\nbuild/\nnode_modules/\n");
@@ -302,7 +294,6 @@ fn worktreeinclude_names_the_gitignored_files_to_carry() {
         .stdout_has(".worktreeinclude (include file): 4 files");
 }
 
-#[test]
 fn a_cargo_target_is_carried_without_rustc_s_incremental_cache() {
     let repo = TestRepo::new();
     repo.write(".gitignore", "target/\n");
@@ -324,3 +315,15 @@ fn a_cargo_target_is_carried_without_rustc_s_incremental_cache() {
         .ok()
         .stdout_has("target/debug/incremental: left out: rustc's incremental cache");
 }
+
+crate::cases![
+    tracked_files_get_the_source_s_times_only_where_their_content_is_the_same,
+    carry_times_false_leaves_the_checkout_s_times,
+    hard_links_in_a_copied_tree_stay_links_and_take_no_more_disk,
+    a_virtualenv_is_refused_with_what_to_run_instead_and_target_is_not_flagged,
+    background_jobs_run_below_the_user_s_own_work_unless_they_say_otherwise,
+    nice_and_yield_are_only_for_background_jobs,
+    a_background_job_holding_a_lock_the_user_waits_for_gives_way,
+    worktreeinclude_names_the_gitignored_files_to_carry,
+    a_cargo_target_is_carried_without_rustc_s_incremental_cache,
+];

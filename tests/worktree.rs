@@ -19,7 +19,6 @@ hooks:
         run: echo "$DAFT_HOOK_ARGS" >> switched
 "#;
 
-#[test]
 fn worktree_add_runs_the_jobs_in_the_new_worktree_in_needs_order() {
     let repo = TestRepo::installed(ORDERED);
     let wt = repo.path("wt");
@@ -67,7 +66,6 @@ fn worktree_add_runs_the_jobs_in_the_new_worktree_in_needs_order() {
     }
 }
 
-#[test]
 fn switch_runs_post_checkout_jobs_not_worktree_ones() {
     let repo = TestRepo::installed(ORDERED);
     repo.git(&["branch", "other"]).ok();
@@ -87,7 +85,6 @@ fn switch_runs_post_checkout_jobs_not_worktree_ones() {
     assert_eq!(parts[2], "1");
 }
 
-#[test]
 fn a_background_job_does_not_hold_up_git_even_through_a_pipe() {
     let repo = TestRepo::installed(
         r"
@@ -121,7 +118,6 @@ hooks:
         .stdout_has("cancelled slow");
 }
 
-#[test]
 fn a_failing_job_warns_and_git_carries_on() {
     let repo = TestRepo::installed(
         r"
@@ -147,7 +143,6 @@ hooks:
     assert!(!repo.path("wt").join("after").exists());
 }
 
-#[test]
 fn abort_mode_fails_the_hook() {
     let repo = TestRepo::installed(
         r"
@@ -164,3 +159,11 @@ hooks:
         .fails_with(1)
         .stderr_has("fail_mode: abort");
 }
+
+crate::cases![
+    worktree_add_runs_the_jobs_in_the_new_worktree_in_needs_order,
+    switch_runs_post_checkout_jobs_not_worktree_ones,
+    a_background_job_does_not_hold_up_git_even_through_a_pipe,
+    a_failing_job_warns_and_git_carries_on,
+    abort_mode_fails_the_hook,
+];

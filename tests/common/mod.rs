@@ -25,6 +25,12 @@ pub(crate) fn git_version() -> (u32, u32) {
     (major, minor)
 }
 
+/// `../shared` beside the repository (SPEC.md, the seed pages), when it is there.
+pub(crate) fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    dir.join("SPEC.md").is_file().then_some(dir)
+}
+
 /// Whether the git under test has config-based hooks, so that daft installs in config mode.
 pub(crate) fn config_mode() -> bool {
     git_version() >= (2, 54)
@@ -334,6 +340,7 @@ pub(crate) fn add_at_once(repo: &TestRepo, n: usize) {
         .map(str::to_owned);
         repo.command("git", &repo.root)
             .args(args)
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
