@@ -34,6 +34,12 @@ ln -sf daft "$bin_dir/git-daft-hooks"
 echo "==> installed $bin_dir/daft (also as git-daft and git-daft-hooks)"
 [ "${DAFT_INSTALL_ONLY:-}" = 1 ] && exit 0
 
+# Beside the bin directory, where man looks for it: `man daft`, `git daft --help`.
+man_dir=$(dirname "$bin_dir")/share/man/man1
+if "$bin_dir/daft" man "$man_dir" >/dev/null; then
+	echo "==> man pages in $man_dir (man daft, git daft --help)"
+fi
+
 echo "==> daft install $repo"
 "$bin_dir/daft" install "$repo"
 
@@ -44,6 +50,7 @@ esac
 cat <<EOT
 ==> next:
     cd $(cd "$repo" && pwd)
+    daft init                           # if it has no daft.yml yet: a starter one
     daft trust                          # review daft.yml and trust it
     git worktree add ../feature -b feature
     cd ../feature && daft hooks log show

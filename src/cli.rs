@@ -43,8 +43,12 @@ pub(crate) enum Command {
     Start(StartArgs),
     /// Run worktree-pre-remove, cancel the worktree's jobs, then remove it with git
     Remove(RemoveArgs),
+    /// What Claude Code's worktree hooks run (`WorktreeCreate`, `WorktreeRemove`; JSON on stdin)
+    ClaudeCode,
     /// This worktree's DAFT_* values (ports too), for `eval "$(daft env)"`
     Env(EnvArgs),
+    /// Write a starter daft.yml from what the repository holds (never over one)
+    Init,
     /// Check daft.yml without running anything
     Validate,
     /// The JSON Schema of daft.yml (also committed as daft.schema.json)
@@ -53,7 +57,7 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// A shell function so that `daft start` leaves the shell in the new worktree
     ShellInit(ShellInitArgs),
-    /// Write daft's man pages (daft.1 and one per command) into DIR
+    /// Write daft's man pages (daft.1, one per command, git-daft.1 for `git daft --help`)
     Man(ManArgs),
     /// Runs one run's background jobs, detached (started by `daft hook`)
     #[command(name = "__supervise", hide = true)]
@@ -64,6 +68,9 @@ pub(crate) enum Command {
     /// Ends processes daft started: SIGTERM, SIGKILL after the grace period (detached)
     #[command(name = "__end", hide = true)]
     End { targets: Vec<String> },
+    /// Tears a worktree down once another tool has removed it (`remove --prepare`, detached)
+    #[command(name = "__await-removal", hide = true)]
+    AwaitRemoval { common_dir: PathBuf, id: String },
 }
 
 #[derive(Debug, Args)]
@@ -132,8 +139,9 @@ pub(crate) struct ShellInitArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ManArgs {
-    /// Where to write them (e.g. ~/.local/share/man/man1)
-    pub(crate) dir: PathBuf,
+    /// Where to write them (default: where `man` looks for the PATH entry that holds daft,
+    /// e.g. ~/.cargo/share/man/man1 beside ~/.cargo/bin)
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -162,9 +170,8 @@ pub(crate) struct TrustArgs {
 pub(crate) enum HooksCommand {
     /// Run an event's jobs by hand (trust still applies)
     Run(RunArgs),
-    /// Show runs and job logs
-    #[command(subcommand)]
-    Log(LogCommand),
+    /// Show runs and job logs (`log` alone is `log show`)
+    Log(LogArgs),
     /// Cancel running background jobs of this worktree (all, or JOB)
     Cancel(CancelArgs),
     /// Wait until this worktree's latest run (or the named jobs) has finished
@@ -184,6 +191,15 @@ pub(crate) struct RunArgs {
     /// Print the plan instead of running it
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct LogArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<LogCommand>,
+    #[command(flatten)]
+    pub(crate) show: ShowArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +270,11 @@ pub(crate) struct RemoveArgs {
     /// worktree-pre-remove fails
     #[arg(long, short)]
     pub(crate) force: bool,
+    /// Leave the removal to the tool that calls this (an agent app's cleanup script):
+    /// run worktree-pre-remove and cancel the jobs now, and worktree-post-remove once the
+    /// worktree is gone
+    #[arg(long, conflicts_with = "force")]
+    pub(crate) prepare: bool,
 }
 
 /// Parses the command line; `--help`, `--version` and usage errors exit here (usage: 2).

@@ -26,6 +26,19 @@ pub(crate) fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes `bytes` to `path`, which must not exist: the file appears whole or not at all, and
+/// one that another process made first is never replaced.
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::Builder::new()
+        .prefix(".daft-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.persist_noclobber(path).map_err(|err| err.error)?;
+    Ok(())
+}
+
 /// Removes `path`; one that is already gone is fine.
 pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match fs::remove_file(path) {

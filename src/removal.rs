@@ -252,3 +252,46 @@ pub(crate) fn removed(state: &State) -> Vec<(Record, crate::state::WorktreeDir)>
         })
         .collect()
 }
+
+/// How long [`await_removal`] watches for the removal another tool said is coming; after it,
+/// the next daft call in the clone notices, as for any removal.
+const AWAIT_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Starts a detached `daft __await-removal` for worktree `id`: another tool (an agent app,
+/// worktrunk) removes the worktree itself, and its teardown runs as soon as it is gone.
+pub(crate) fn await_detached(state: &State, id: &str) -> Result<()> {
+    let exe = crate::sys::own_exe().context("cannot find daft's own executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("__await-removal")
+        .arg(state.common_dir())
+        .arg(id)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: only setsid(2), which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, crate::sys::setsid);
+    }
+    cmd.spawn()
+        .context("cannot start the watch for the worktree's removal")?;
+    Ok(())
+}
+
+/// `daft __await-removal COMMON_DIR ID`: watches worktree `id` until it is gone (deleted,
+/// moved into a tool's trash and pruned, forgotten by git), then tears it down, once.
+pub(crate) fn await_removal(common_dir: &Path, id: &str) -> u8 {
+    let state = State::of(common_dir);
+    let printer = Printer::stderr();
+    let deadline = std::time::Instant::now() + AWAIT_FOR;
+    while std::time::Instant::now() < deadline {
+        let bytes = registry::index_bytes(&state);
+        let Some(entry) = registry::entries(&bytes).find(|e| e.id == id) else {
+            return 0; // torn down already (or never known): nothing left to do
+        };
+        if locate(&state, &entry) == Whereabouts::Gone {
+            let _ = tear_down(&state, id, &printer);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    0
+}

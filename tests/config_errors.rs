@@ -103,8 +103,73 @@ fn validate_summarises_a_good_config() {
         .stdout_has("worktree-post-create: a, warm (background)");
 }
 
+fn validate_lists_every_mistake_in_file_order() {
+    let config = "hooks:
+  pre-commit:
+    jobs:
+      - name: a
+        run: x
+        colour: red
+      - name: b
+        needs: [zz]
+        run: y
+      - name: c
+        run: z
+        copy: [q]
+  nonsense:
+    jobs: []
+  post-merge:
+    fail_mode: maybe
+    jobs:
+      - name: d
+        needs: [a]
+        run: 'true'
+";
+    let out = TestRepo::new()
+        .daft_yml(config)
+        .daft(&["validate"])
+        .fails_with(2);
+    let err = out.stderr();
+    let said: Vec<String> = err
+        .lines()
+        .filter_map(|l| l.split("daft.yml:").nth(1))
+        .map(|l| l.split(": ").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        said,
+        ["6:9", "7:9", "10:9", "13:3", "16:16", "18:9"],
+        "{}",
+        out.stderr()
+    );
+    assert!(out.stderr().contains("6 mistakes"), "{}", out.stderr());
+    // `b` needs `zz`, not `a`: the job set aside for its own mistake still counts as a job.
+    assert!(
+        !out.stderr()
+            .contains("needs `a`, which is not a job of this event (jobs: a")
+    );
+}
+
+fn a_yaml_syntax_error_is_said_in_daft_yml_s_words_once() {
+    let out = TestRepo::new()
+        .daft_yml("hooks:\n  pre-commit:\n    jobs:\n      - name: a\n       run: x\n")
+        .daft(&["validate"])
+        .fails_with(2);
+    let err = out.stderr();
+    assert!(
+        err.contains("daft.yml:5:8: is not valid YAML: this line's indentation"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("while parsing") && !err.contains("at line"),
+        "{err}"
+    );
+    assert_eq!(err.matches("5:8").count(), 1, "{err}");
+}
+
 crate::cases![
     validate_names_the_problem_and_exits_2,
+    validate_lists_every_mistake_in_file_order,
+    a_yaml_syntax_error_is_said_in_daft_yml_s_words_once,
     an_untrusted_config_is_not_parsed_by_the_hook_and_trust_shows_its_errors,
     validate_summarises_a_good_config,
 ];

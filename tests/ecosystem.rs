@@ -177,6 +177,41 @@ fn man_pages_are_written_for_daft_and_each_command() {
     );
 }
 
+fn man_pages_go_beside_the_bin_directory_that_holds_daft() {
+    let repo = TestRepo::new();
+    // The test's PATH has daft in <base>/bin, as install.sh puts it in ~/.cargo/bin.
+    repo.daft(&["man"]).ok().stderr_has("git daft --help");
+    let dir = repo.base.join("share/man/man1");
+    for page in ["daft.1", "daft-start.1", "git-daft.1", "git-daft-hooks.1"] {
+        assert!(dir.join(page).is_file(), "{page}");
+    }
+    assert!(read(&dir.join("git-daft-hooks.1")).contains("wait"));
+}
+
+fn git_daft_help_opens_its_page() {
+    let repo = TestRepo::new();
+    repo.daft(&["man"]).ok();
+    for (args, page) in [
+        (["daft", "--help"], "git-daft"),
+        (["daft-hooks", "--help"], "git-daft-hooks"),
+    ] {
+        let out = repo
+            .command("git", &repo.root)
+            .args(args)
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(&format!("{page}(1)")) && text.contains("NAME"),
+            "{page}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn man_reads_the_pages() {
     let repo = TestRepo::new();
     let dir = repo.path("man");
@@ -393,6 +428,8 @@ crate::cases![
     [Need::Program("fish")] shell_integration_in_fish,
     man_pages_are_written_for_daft_and_each_command,
     [Need::Program("man")] man_reads_the_pages,
+    man_pages_go_beside_the_bin_directory_that_holds_daft,
+    [Need::Program("man")] git_daft_help_opens_its_page,
     the_committed_schema_is_the_one_daft_prints,
     the_schema_and_validate_agree_on_every_example_in_the_readme,
     [Need::Shared] the_schema_and_validate_agree_on_every_example_in_the_spec_and_the_seed_pages,

@@ -38,6 +38,7 @@ pub(crate) enum Tool {
     LefthookPypi,
     LefthookNpm,
     Husky,
+    Worktrunk,
 }
 
 impl Tool {
@@ -49,6 +50,7 @@ impl Tool {
             Self::LefthookPypi => ("lefthook", "venv/bin"),
             Self::LefthookNpm => ("lefthook", "npm/node_modules/.bin"),
             Self::Husky => ("husky", "npm/node_modules/.bin"),
+            Self::Worktrunk => ("wt", "cargo/bin"),
         }
     }
 
@@ -76,6 +78,7 @@ impl Need {
         match self {
             Self::ConfigMode | Self::HooksPathMode => "mode",
             Self::Program(name) => name,
+            Self::Tool(Tool::Worktrunk) => "worktrunk",
             Self::Tool(_) => "tools",
             Self::Pygit2 => "pygit2",
             Self::Root => "root",

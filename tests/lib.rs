@@ -3,6 +3,7 @@
 mod common;
 mod harness;
 
+mod agents;
 mod background;
 mod bad_input;
 mod coexistence;
@@ -35,6 +36,7 @@ mod worktree;
 fn main() -> std::process::ExitCode {
     harness::run(
         [
+            agents::tests(),
             background::tests(),
             bad_input::tests(),
             coexistence::tests(),

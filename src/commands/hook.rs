@@ -181,12 +181,11 @@ fn report(hook: Option<Hook>, err: &anyhow::Error, printer: &Printer) -> u8 {
 /// Says, once, which background jobs of this worktree failed since daft last spoke here.
 pub(crate) fn tell_background_failures(wt: &Worktree, printer: &Printer) {
     for failure in runs::take_failures(&wt.state().worktree(&wt.identity.id)) {
-        let how = failure.exit_code.map_or_else(
-            || failure.status.word().to_owned(),
-            |code| format!("exit {code}"),
-        );
+        let how = failure
+            .exit_code
+            .map_or_else(String::new, |code| format!(" (exit {code})"));
         printer.warn(&format!(
-            "background job `{}` {} ({how}); see `daft hooks log show {}`",
+            "background job `{}` {}{how}; see `daft hooks log show {}`",
             failure.job,
             failure.status.word(),
             failure.job

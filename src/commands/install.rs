@@ -1,6 +1,6 @@
 //! `daft install` and `daft uninstall`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
@@ -38,14 +38,29 @@ pub(crate) fn install(args: &InstallArgs) -> Result<u8> {
     if report.shadowed {
         return Ok(1);
     }
-    if args.global {
-        println!("daft: next: in a repository with a daft.yml, review it with `daft trust`");
-    } else {
-        println!(
-            "daft: next: review this repository's daft.yml with `daft trust`, then `git worktree add ../feature -b feature`"
-        );
-    }
+    println!("daft: next: {}", next_step(args));
     Ok(0)
+}
+
+/// What to do after an install, for the repository as it is: write a config, trust it, or
+/// make a worktree.
+fn next_step(args: &InstallArgs) -> &'static str {
+    if args.global {
+        return "in a repository, `daft init` writes a daft.yml if it has none, and `daft trust` lets one run";
+    }
+    let dir = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let Ok(repo) = crate::repo::Repo::discover(&dir) else {
+        return "review this repository's daft.yml with `daft trust`";
+    };
+    match crate::resolve::check(&repo, None) {
+        Ok(_) => "its daft.yml is trusted: `git worktree add ../feature -b feature`",
+        Err(crate::resolve::Resolution::Nothing(crate::resolve::Absent::NoConfig)) => {
+            "this repository has no daft.yml: `daft init` writes one from what it holds, then `daft trust`"
+        }
+        Err(_) => {
+            "review this repository's daft.yml with `daft trust`, then `git worktree add ../feature -b feature`"
+        }
+    }
 }
 
 pub(crate) fn uninstall(args: &UninstallArgs) -> Result<u8> {

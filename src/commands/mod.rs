@@ -1,10 +1,12 @@
 //! One file per command; each takes its parsed arguments and returns the exit code.
 
 mod cancel;
+mod claude_code;
 mod completions;
 mod doctor;
 mod env;
 mod hook;
+mod init;
 mod install;
 mod log;
 mod man;
@@ -33,6 +35,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
             | Command::Hooks(_)
             | Command::Start(_)
             | Command::Remove(_)
+            | Command::ClaudeCode
             | Command::Env(_)
             | Command::Validate
     ) {
@@ -46,20 +49,28 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Trust(args) | Command::Hooks(HooksCommand::Trust(args)) => trust::trust(&args),
         Command::Untrust => trust::untrust(),
         Command::Hooks(HooksCommand::Run(args)) => run::run(&args),
-        Command::Hooks(HooksCommand::Log(LogCommand::Show(args))) => log::show(&args),
+        Command::Hooks(HooksCommand::Log(args)) => match args.command {
+            Some(LogCommand::Show(show)) => log::show(&show),
+            None => log::show(&args.show),
+        },
         Command::Hooks(HooksCommand::Cancel(args)) => cancel::cancel(&args),
         Command::Hooks(HooksCommand::Wait(args)) => wait::run(&args),
         Command::Start(args) => start::start(&args),
         Command::Remove(args) => remove::remove(&args),
+        Command::ClaudeCode => claude_code::run(),
         Command::Env(args) => env::run(&args),
         Command::Schema => Ok(schema::run()),
         Command::Completions(args) => completions::run(&args),
         Command::ShellInit(args) => Ok(shell_init::run(&args)),
         Command::Man(args) => man::run(&args),
         Command::Validate => validate::run(),
+        Command::Init => init::run(),
         Command::Supervise { run_dir } => supervise(&run_dir),
         Command::Copy(args) => crate::copy::run(&args),
         Command::End { targets } => Ok(crate::stop::run_helper(&targets)),
+        Command::AwaitRemoval { common_dir, id } => {
+            Ok(crate::removal::await_removal(&common_dir, &id))
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //! a branch checked out in one, from anywhere in the clone. git is asked first, the way it
 //! will decide: when it would refuse, nothing runs and nothing is cancelled. Then the
 //! worktree's `worktree-pre-remove` jobs run in it, its background jobs are cancelled, and
-//! plain `git worktree remove` removes it; its teardown follows.
+//! plain `git worktree remove` removes it; its teardown follows. With `--prepare` the tool
+//! that calls daft removes it (an agent app's cleanup script, worktrunk's `pre-remove`): daft
+//! does what comes before, and the teardown once the worktree is gone.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -34,6 +36,9 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
         || PathBuf::from(wt.common_dir.as_str()),
         camino::Utf8PathBuf::into_std_path_buf,
     );
+    if args.prepare {
+        return prepare(&wt, &root, &printer);
+    }
     refusal(&wt, &root, args.force)?;
     let code = pre_remove(&wt, &printer)?;
     if code != 0 {
@@ -67,6 +72,32 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<u8> {
         }
     }
     Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}
+
+/// `--prepare`: `worktree-pre-remove` now (a failure is the caller's to weigh: exit 1), the
+/// background jobs cancelled, and a detached watch that runs the teardown, once, as soon as
+/// the caller has removed the worktree — however it does (`git worktree remove`, `rm -rf`, a
+/// rename into its trash and `git worktree prune`).
+fn prepare(wt: &Worktree, root: &Path, printer: &Arc<Printer>) -> Result<u8> {
+    if !wt.repo.is_linked() {
+        usage!(
+            "{} is the main worktree, which no tool removes; name a linked worktree",
+            shell_quote(root)
+        );
+    }
+    let code = pre_remove(wt, printer)?;
+    if code != 0 {
+        printer.notice(
+            "worktree-pre-remove failed; the jobs keep running and nothing waits for a removal",
+        );
+        return Ok(code);
+    }
+    for name in super::cancel::cancel_jobs(wt, None, printer)? {
+        printer.notice(&format!("cancelled {name}"));
+    }
+    removal::await_detached(&wt.state(), &wt.identity.id)?;
+    printer.notice("ready to be removed; its worktree-post-remove jobs run once it is gone");
+    Ok(0)
 }
 
 /// The worktree root that `arg` names: a directory in a worktree (`.`, `wt/src`), or a branch

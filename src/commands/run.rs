@@ -113,9 +113,10 @@ fn print_plan(name: Event, event: &EventConfig) {
         crate::config::FailMode::Warn => "warn",
         crate::config::FailMode::Abort => "abort",
     };
+    let count = event.jobs.len();
     println!(
-        "{name}: {} jobs, {parallel}, fail_mode: {fail_mode}",
-        event.jobs.len()
+        "{name}: {count} job{}, {parallel}, fail_mode: {fail_mode}",
+        if count == 1 { "" } else { "s" }
     );
     for step in 0..=depth.iter().copied().max().unwrap_or(0) {
         let jobs: Vec<String> = (0..needs.len())

@@ -6,10 +6,22 @@ pub(crate) fn run() -> Result<u8> {
     let (wt, sources) = super::here()?;
     let Some(sources) = sources else {
         crate::error::usage!(
-            "no daft.yml in {}; create one (see README.md)",
+            "no daft.yml in {}; `daft init` writes one from what the repository holds",
             crate::escape::text(wt.root.as_str())
         );
     };
+    let problems = sources.problems();
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("daft: {problem}");
+        }
+        eprintln!(
+            "daft: {} mistake{} in the config; nothing runs until it is fixed",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+        return Ok(2);
+    }
     let config = sources.parse()?;
     println!("{} is valid", sources.main.shown());
     if let Some(local) = &sources.local {

@@ -5,6 +5,7 @@
 mod budget;
 mod copy;
 mod graph;
+mod problems;
 mod raw;
 mod schema;
 mod source;
@@ -166,16 +167,22 @@ impl Sources {
         if let Some(local) = &self.local {
             merge(&mut file, raw::parse(local)?);
         }
-        validate(file, &self.main.path).map_err(|mut err| {
-            if let (None, Some(job)) = (err.location, &err.job) {
-                let source = std::iter::once(&self.main)
-                    .chain(&self.local)
-                    .find(|s| s.path == err.path);
-                err.location =
-                    source.and_then(|s| graph::locate_job(&String::from_utf8_lossy(&s.bytes), job));
-            }
-            err
+        validate(file, &self.main.path).map_err(|errors| {
+            let first = errors.into_iter().next().expect("an error");
+            self.locate(first)
         })
+    }
+
+    /// `err` with the line of the job it is about, when the parser gave none.
+    fn locate(&self, mut err: ConfigError) -> ConfigError {
+        if let (None, Some(job)) = (err.location, &err.job) {
+            let source = std::iter::once(&self.main)
+                .chain(&self.local)
+                .find(|s| s.path == err.path);
+            err.location =
+                source.and_then(|s| graph::locate_job(&String::from_utf8_lossy(&s.bytes), job));
+        }
+        err
     }
 }
 
@@ -201,7 +208,8 @@ fn merge(file: &mut raw::RawFile, local: raw::RawFile) {
     }
 }
 
-fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError> {
+/// The config, or every mistake found in it, in file order of events and jobs.
+fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, Vec<ConfigError>> {
     let condition = |c: Option<raw::RawCondition>| {
         c.map(|c| Condition {
             branch: c.branch,
@@ -211,6 +219,7 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
         })
     };
     let mut events = BTreeMap::new();
+    let mut errors = Vec::new();
     for (name, raw_event) in file.hooks {
         let mut jobs = Vec::new();
         for (job, origin) in raw_event.jobs {
@@ -222,23 +231,23 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                 )
             };
             if !job.background && (job.nice.is_some() || job.yields.is_some()) {
-                return Err(wrong(
+                errors.push(wrong(
                     "`nice` and `yield` go with `background: true`: a synchronous job already has git waiting for it",
                 ));
             }
             let action = match (job.run, job.copy) {
                 (Some(run), None) => {
                     if job.from.is_some() {
-                        return Err(wrong("`from` goes with `copy`, not `run`"));
+                        errors.push(wrong("`from` goes with `copy`, not `run`"));
                     }
                     if job.carry_times.is_some() {
-                        return Err(wrong("`carry_times` goes with `copy`, not `run`"));
+                        errors.push(wrong("`carry_times` goes with `copy`, not `run`"));
                     }
                     Action::Run(run)
                 }
                 (None, Some(items)) => {
                     if job.root.is_some() || !job.env.is_empty() {
-                        return Err(wrong(
+                        errors.push(wrong(
                             "a `copy` job takes no `root` or `env`: it copies into the same place in the new work tree",
                         ));
                     }
@@ -248,12 +257,14 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
                     }
                 }
                 (Some(_), Some(_)) => {
-                    return Err(wrong("has both `run` and `copy`; a job does one of them"));
+                    errors.push(wrong("has both `run` and `copy`; a job does one of them"));
+                    Action::Run(String::new()) // never used: the config is refused
                 }
                 (None, None) => {
-                    return Err(wrong(
+                    errors.push(wrong(
                         "needs `run` (a shell command) or `copy` (paths to carry over)",
                     ));
+                    Action::Run(String::new()) // never used: the config is refused
                 }
             };
             jobs.push(Job {
@@ -282,8 +293,13 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, ConfigError>
             parallel: raw_event.parallel.unwrap_or(Parallel::Cpus),
             jobs,
         };
-        graph::check(name.name(), &config, main_path)?;
+        if let Err(err) = graph::check(name.name(), &config, main_path) {
+            errors.push(err);
+        }
         events.insert(name, config);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Config {
         events,

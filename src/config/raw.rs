@@ -166,15 +166,94 @@ pub(super) fn parse(source: &Source) -> Result<RawFile, ConfigError> {
     }
     budget::start(source.path.clone());
     serde_yaml_ng::from_str::<RawFile>(text).map_err(|err| {
-        let location = err.location().map(|l| (l.line(), l.column()));
-        let message = err.to_string();
-        // The location is printed in front, as file:line:column.
-        let message = match message.rfind(" at line ") {
-            Some(at) => message[..at].to_owned(),
-            None => message,
-        };
+        let message = in_daft_words(&err.to_string());
+        // An event name is checked once its whole mapping is read, so the parser points at the
+        // mapping: find the name's own line.
+        let named = ["unknown event `", "`"]
+            .iter()
+            .find_map(|start| message.split_once(start).map(|(_, rest)| rest))
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name)
+            .filter(|_| message.contains("unknown event") || message.contains("appears twice"));
+        let location = named
+            .and_then(|name| key_line(text, name, message.contains("appears twice")))
+            .or_else(|| err.location().map(|l| (l.line(), l.column())));
         error(location, message)
     })
+}
+
+const INDENT: &str = "this line's indentation does not fit the lines above it: the keys of one mapping, and the `- ` items of one list, each start in the same column";
+
+/// The line and column of key `name` (its second occurrence when `second`) directly under
+/// `hooks:`.
+fn key_line(text: &str, name: &str, second: bool) -> Option<(usize, usize)> {
+    let mut found = text.lines().enumerate().filter_map(|(i, line)| {
+        let key = line.trim_start();
+        let column = line.len() - key.len() + 1;
+        let bare = key.strip_prefix(name)?.trim_start();
+        let quoted = key
+            .strip_prefix(&format!("\"{name}\""))
+            .or_else(|| key.strip_prefix(&format!("'{name}'")));
+        (bare.starts_with(':') || quoted.is_some_and(|q| q.trim_start().starts_with(':')))
+            .then_some((i + 1, column))
+    });
+    if second { found.nth(1) } else { found.next() }
+}
+
+/// What the YAML parser says, and what it means in a `daft.yml`.
+const SYNTAX: [(&str, &str); 9] = [
+    ("did not find expected '-' indicator", INDENT),
+    ("did not find expected key", INDENT),
+    (
+        "mapping values are not allowed in this context",
+        "a `key: value` where a plain value was expected: quote a value that holds `: `, or put the key on its own line",
+    ),
+    (
+        "found character that cannot start any plain scalar",
+        "a value starts with a character YAML keeps for itself (`@`, a backtick, `%`): quote it",
+    ),
+    (
+        "found a tab character",
+        "a tab indents a line: YAML indents with spaces only",
+    ),
+    (
+        "could not find expected ':'",
+        "a key without its `:`, or a quoted value that never ends",
+    ),
+    (
+        "found unexpected end of stream",
+        "the file ends inside a quoted value or a bracket: close it",
+    ),
+    (
+        "found undefined alias",
+        "an `*alias` names no `&anchor` above it",
+    ),
+    (
+        "did not find expected node content",
+        "a value is missing where YAML expected one (after `- `, `[` or `,`)",
+    ),
+];
+
+/// The parser's message without its own positions (the location is printed in front, once, as
+/// `file:line:column`), and a YAML syntax error said as what to fix in `daft.yml`.
+pub(super) fn in_daft_words(message: &str) -> String {
+    let mut plain = String::new();
+    for (i, part) in message.split(" at line ").enumerate() {
+        if i == 0 {
+            plain.push_str(part);
+        } else {
+            // Drop "N column M"; keep what follows (", while parsing …").
+            let rest = part.split_once(" column ").map_or("", |(_, r)| r);
+            plain.push_str(rest.trim_start_matches(|c: char| c.is_ascii_digit()));
+        }
+    }
+    match SYNTAX.iter().find(|(says, _)| plain.contains(says)) {
+        Some((_, means)) => format!("is not valid YAML: {means}"),
+        None if plain.contains(", while parsing") || plain.contains(", while scanning") => {
+            format!("is not valid YAML: {plain}")
+        }
+        None => plain,
+    }
 }
 
 /// The line where flow brackets first nest deeper than [`MAX_DEPTH`], if they do. Brackets in
