@@ -18,6 +18,7 @@ mod engine;
 mod faults;
 mod git_variants;
 mod hook_contract;
+mod init;
 mod inputs;
 mod install;
 mod lifecycle;
@@ -50,6 +51,7 @@ fn main() -> std::process::ExitCode {
             faults::tests(),
             git_variants::tests(),
             hook_contract::tests(),
+            init::tests(),
             inputs::tests(),
             install::tests(),
             lifecycle::tests(),

@@ -106,7 +106,7 @@ fn recipes(root: &Path) -> Vec<Recipe> {
     } else if has("package-lock.json") {
         found.push(Recipe {
             why: "package-lock.json: node_modules copied from the main worktree, then `npm install` makes it match this branch's lock file (quick when it already does)".into(),
-            jobs: "      - name: node-modules\n        copy: [node_modules]\n      - name: npm-install\n        run: npm install --prefer-offline --no-audit --no-fund\n        needs: [node-modules]\n".into(),
+            jobs: "      - name: node-modules\n        copy: [node_modules]\n        only: { files: [package-lock.json] }\n      - name: npm-install\n        run: npm install --prefer-offline --no-audit --no-fund\n        needs: [node-modules]\n".into(),
         });
     }
     if has("uv.lock") {
