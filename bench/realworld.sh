@@ -14,6 +14,8 @@
 set -euo pipefail
 work=${1:?usage: bench/realworld.sh WORKDIR}
 DAFT_BIN=${DAFT_BIN:?set DAFT_BIN to the daft binary}
+# Not for the shims: they take DAFT_BIN from the environment before their own.
+export -n DAFT_BIN DAFT_BEFORE
 here=$(cd "$(dirname "$0")" && pwd)
 tarball=$here/../../shared/realworld/ripgrep-15.1.0.tar.gz
 if [ ! -f "$tarball" ]; then

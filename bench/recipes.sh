@@ -4,21 +4,26 @@
 #   - Node (vite + react + lodash-es, npm): until the dev server has served the page's
 #     dependencies — `npm ci` in the new worktree, against daft copying node_modules (Vite's
 #     dependency cache, node_modules/.vite, comes with it) and `npm install --prefer-offline`;
-#     and whether the dev server optimized its dependencies again;
+#     and what the dev server did with its dependency cache (Vite keys it by the project's
+#     path, so a copied one is made again);
 #   - Python (uv.lock): until the worktree's own venv imports its packages — `python -m venv` +
 #     `pip install`, against `uv sync --frozen`; and what daft says to `copy: [.venv]`;
 #   - Go (a module of 120 packages, standard library only): the first edit-build — with an
-#     empty GOCACHE (a new machine), with the GOCACHE every worktree shares (no daft), and with
-#     daft's background `go build ./...`; with how many packages each build compiled.
+#     empty GOCACHE (a new machine), with the GOCACHE every worktree shares (no daft), the same
+#     with GOFLAGS=-trimpath (go's cache keys hold the package's directory otherwise), and
+#     with daft's background `go build ./...` (edit at once, or once `daft hooks wait`
+#     returns); with how many packages each build compiled.
 # Usage: DAFT_BIN=path/to/daft bench/recipes.sh WORKDIR. Installs Go (Debian), uv (PyPI) and the
 # npm packages (npm registry) it needs. Ends only the processes it started, by pid.
 set -euo pipefail
 work=${1:?usage: bench/recipes.sh WORKDIR}
 DAFT_BIN=${DAFT_BIN:?set DAFT_BIN to the daft binary}
+# Not for the shims: they take DAFT_BIN from the environment before their own.
+export -n DAFT_BIN DAFT_BEFORE
 here=$(cd "$(dirname "$0")" && pwd)
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now)"; }
-row() { printf '  %-64s %8s s   %s\n' "$1" "$2" "${3:-}"; }
+row() { printf '  %-64s %8s   %s\n' "$1" "${2:+$2 s}" "${3:-}"; }
 started=()
 trap 'for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
@@ -73,9 +78,13 @@ npm install --silent --no-audit --no-fund >/dev/null
 git add -A && git commit -qm app
 port=41731
 # serve DIR: starts the dev server in DIR, waits until it has served main.js and the first
-# optimized dependency it imports, stops it; prints whether it optimized again.
+# optimized dependency it imports, stops it; prints how long that took and what became of
+# Vite's dependency cache (node_modules/.vite/deps/_metadata.json).
 serve() {
-	local dir=$1 log=$work/vite.$RANDOM.log
+	local dir=$1 log=$work/vite.$RANDOM.log meta=$1/node_modules/.vite/deps/_metadata.json before after
+	before=$(sha256sum "$meta" 2>/dev/null | cut -c1-64 || true)
+	local start
+	start=$(now)
 	(cd "$dir" && exec node_modules/.bin/vite --port "$port" --strictPort >"$log" 2>&1) &
 	local pid=$!
 	started+=("$pid")
@@ -85,11 +94,21 @@ serve() {
 		[ -n "$dep" ] || sleep 0.05
 	done
 	until curl -sf -o /dev/null "http://127.0.0.1:$port$dep" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	local took
+	took=$(since "$start")
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
-	grep -qiE 'optimiz|bundling' "$log" && echo "optimized its dependencies again" || echo "reused the copied dependency cache"
+	after=$(sha256sum "$meta" 2>/dev/null | cut -c1-64 || true)
+	if [ -z "$before" ]; then
+		echo "dev server ${took} s: made its dependency cache"
+	elif [ "$before" != "$after" ]; then
+		echo "dev server ${took} s: made its dependency cache again ($(grep -o 'Re-optimizing[^.]*' "$log" | head -1))"
+	else
+		echo "dev server ${took} s: reused its dependency cache"
+	fi
 }
 serve "$work/node" >/dev/null # the main worktree as its developer has it: the cache made
+row "the dev server in the main worktree, for comparison" "" "$(serve "$work/node")"
 NPM_CI='hooks:
   worktree-post-create:
     jobs:
@@ -155,12 +174,14 @@ COPY='hooks:
         copy: [.venv]
 '
 add_with "$COPY" py-copy >/dev/null || true
-echo "  copy: [.venv] → $(grep -m1 -o 'venv.*' "$work/py-copy.add.log" | cut -c1-150)"
+echo "  copy: [.venv] → $(grep -m1 'virtual environment' "$work/py-copy.add.log" | cut -c1-160)…"
 
 echo
 echo "## Go: a module of 120 packages (standard library only), the first edit-build after git worktree add"
 project go
 go mod init example.com/app >/dev/null 2>&1
+export GOCACHE=$work/gocache # the bench's own: the user's holds earlier runs' worktrees
+rm -rf "$GOCACHE"
 for p in $(seq 0 119); do
 	mkdir -p "p$p"
 	for f in 0 1 2 3; do
@@ -180,6 +201,7 @@ printf ')\nfunc main() {}\n' >>main.go
 "$DAFT_BIN" install >/dev/null
 git add -A && git commit -qm app
 go build ./... # the main worktree built: the shared GOCACHE holds it
+GOFLAGS=-trimpath go build ./... # and built with -trimpath, the way that does not depend on its path
 compiled() { (cd "$1" && "${@:2}" go build -v ./... 2>&1 | grep -c '^example.com/' || true); }
 edit_build() {
 	echo "// edit" >>"$1/p0/f0.go"
@@ -188,7 +210,11 @@ edit_build() {
 	n=$(compiled "$@")
 	echo "$(since "$start") $n"
 }
-NONE='hooks: {}
+NONE='hooks:
+  worktree-post-create:
+    jobs:
+      - name: nothing
+        run: "true"
 '
 GOREC='hooks:
   worktree-post-create:
@@ -205,8 +231,16 @@ read -r took n < <(edit_build "$work/go-cold" env GOCACHE="$work/empty-gocache")
 row "an empty GOCACHE (a new machine; baseline)" "$took" "$n packages compiled"
 start=$(add_with "$NONE" go-shared)
 read -r took n < <(edit_build "$work/go-shared")
-row "the GOCACHE every worktree shares, no daft" "$took" "$n packages compiled"
+row "the GOCACHE every worktree shares, no daft" "$took" "$n packages compiled: go's cache keys hold the package's directory"
+start=$(add_with "$NONE" go-trim)
+read -r took n < <(edit_build "$work/go-trim" env GOFLAGS=-trimpath)
+row "the shared GOCACHE with GOFLAGS=-trimpath, no daft" "$took" "$n packages compiled"
 start=$(add_with "$GOREC" go-daft)
 read -r took n < <(edit_build "$work/go-daft")
-row "daft: go mod download + background go build ./..." "$took" "$n packages compiled (right after the add)"
+row "daft: go mod download + background go build, edit right away" "$took" "$n packages compiled (two builds at once)"
+start=$(add_with "$GOREC" go-wait)
+(cd "$work/go-wait" && "$DAFT_BIN" hooks wait >/dev/null 2>&1)
+ready=$(since "$start")
+read -r took n < <(edit_build "$work/go-wait")
+row "daft: the same, edit once daft hooks wait returns (${ready} s)" "$took" "$n packages compiled"
 "$DAFT_BIN" hooks log show >/dev/null 2>&1 || true

@@ -51,6 +51,9 @@ struct Supervision {
     /// Jobs the hook runs and reports.
     sync_jobs: Vec<usize>,
     hook_ended: bool,
+    /// The session's CPU weight: lowered once only background jobs that yield to the user
+    /// are left.
+    weight: Weight,
     leftovers: Leftovers,
 }
 
@@ -85,6 +88,13 @@ pub(crate) fn supervise(dir: &Path) -> Result<Ended> {
             return Ok(ended);
         }
     }
+}
+
+/// The CPU weight of the supervisor's session against the user's other sessions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Weight {
+    Normal,
+    Lowered,
 }
 
 impl Supervision {
@@ -124,6 +134,7 @@ impl Supervision {
             place,
             removed: false,
             hook_ended: sync_jobs.is_empty(),
+            weight: Weight::Normal,
             sync_jobs,
             leftovers: Leftovers::default(),
         }
@@ -144,6 +155,7 @@ impl Supervision {
                 .stop("the supervisor was told to stop (SIGTERM or SIGINT)");
             self.leftovers.end_all();
         }
+        self.lower_when_only_background_is_left();
         self.watch_worktree();
         self.watch_cancels();
         self.watch_locks();
@@ -152,6 +164,22 @@ impl Supervision {
             self.handle(msg);
         }
         None
+    }
+
+    /// Once the hook is done and every job left is a niced background one, the supervisor's
+    /// session (it and its jobs) yields to the user's other sessions too: a job's nice value
+    /// counts only within its session where the kernel shares CPU time by session.
+    fn lower_when_only_background_is_left(&mut self) {
+        if self.weight == Weight::Lowered || !self.hook_ended {
+            return;
+        }
+        let jobs = &self.engine.event.jobs;
+        let only_niced = (0..jobs.len())
+            .all(|i| self.engine.is_settled(i) || (jobs[i].background && jobs[i].nice));
+        if only_niced {
+            self.weight = Weight::Lowered;
+            sys::lower_session_priority();
+        }
     }
 
     /// Failures are left for the user to hear of; a job that did not end well takes what it

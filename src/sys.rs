@@ -153,6 +153,15 @@ pub(crate) fn lower_priority() {
     }
 }
 
+/// Lowers the CPU weight of the calling process's whole session against other sessions, where
+/// the kernel groups CPU time by session (Linux's autogroup, `/proc/sys/kernel/sched_autogroup_enabled`):
+/// there, a niced process in a session of its own still gets as much CPU as the user's whole
+/// terminal session, so nice 19 alone would not make a background build give way. Returns
+/// whether it was done (no autogroup, or an old kernel: nothing to do).
+pub(crate) fn lower_session_priority() -> bool {
+    std::fs::write("/proc/self/autogroup", "19").is_ok()
+}
+
 /// Starts a new session in a child between fork and exec, so the child has no controlling
 /// terminal and the terminal's hang-up or Ctrl-C does not reach it.
 pub(crate) fn setsid() -> io::Result<()> {

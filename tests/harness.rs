@@ -28,6 +28,8 @@ pub(crate) enum Need {
     Mount,
     /// `../shared` (SPEC.md and the seed pages).
     Shared,
+    /// A kernel that shares CPU time by session (Linux's autogroup, enabled).
+    Autogroup,
 }
 
 /// The tools `.ci/run` installs under `DAFT_TEST_TOOLS`.
@@ -84,6 +86,7 @@ impl Need {
             Self::Root => "root",
             Self::Mount => "mount",
             Self::Shared => "shared",
+            Self::Autogroup => "autogroup",
         }
     }
 
@@ -98,6 +101,8 @@ impl Need {
             Self::Root => is_root(),
             Self::Mount => can_mount(),
             Self::Shared => crate::common::shared_dir().is_some(),
+            Self::Autogroup => std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+                .is_ok_and(|s| s.trim() == "1"),
         };
         if met {
             return None;
@@ -114,6 +119,9 @@ impl Need {
             Self::Root => "needs root, to act as another user".to_owned(),
             Self::Mount => "needs root that can mount a tmpfs".to_owned(),
             Self::Shared => "../shared is not here".to_owned(),
+            Self::Autogroup => {
+                "this kernel does not share CPU time by session (autogroup)".to_owned()
+            }
         })
     }
 }

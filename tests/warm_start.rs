@@ -210,6 +210,27 @@ fn background_jobs_run_below_the_user_s_own_work_unless_they_say_otherwise() {
     );
 }
 
+/// Where the kernel shares CPU time by session, a niced job in daft's session would still get
+/// as much as the user's whole terminal: the session's own weight is lowered too, once only
+/// niced background jobs are left — and not while a `nice: false` one runs.
+fn a_background_session_yields_to_the_user_s_sessions() {
+    let poll = "for i in $(seq 100); do grep -q 'nice 19' /proc/self/autogroup && break; sleep 0.1; done; cut -d' ' -f2- /proc/self/autogroup >";
+    let repo = TestRepo::installed(&format!(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: sync\n        run: cut -d' ' -f2- /proc/self/autogroup > sync\n      - name: low\n        run: {poll} low\n        background: true\n"
+    ));
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "low", "succeeded");
+    assert_eq!(read(&wt.join("sync")).trim(), "nice 0");
+    assert_eq!(read(&wt.join("low")).trim(), "nice 19");
+    // A job that keeps normal priority keeps its session's too.
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: normal\n        run: for i in $(seq 300); do [ -e low ] && break; sleep 0.1; done\n        background: true\n        nice: false\n      - name: low\n        run: sleep 0.5; cut -d' ' -f2- /proc/self/autogroup > low\n        background: true\n",
+    );
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "normal", "succeeded");
+    assert_eq!(read(&wt.join("low")).trim(), "nice 0");
+}
+
 fn nice_and_yield_are_only_for_background_jobs() {
     let repo = TestRepo::new().daft_yml(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n        nice: false\n",
@@ -322,6 +343,7 @@ crate::cases![
     hard_links_in_a_copied_tree_stay_links_and_take_no_more_disk,
     a_virtualenv_is_refused_with_what_to_run_instead_and_target_is_not_flagged,
     background_jobs_run_below_the_user_s_own_work_unless_they_say_otherwise,
+    [Need::Autogroup] a_background_session_yields_to_the_user_s_sessions,
     nice_and_yield_are_only_for_background_jobs,
     a_background_job_holding_a_lock_the_user_waits_for_gives_way,
     worktreeinclude_names_the_gitignored_files_to_carry,

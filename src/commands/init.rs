@@ -117,7 +117,7 @@ fn recipes(root: &Path) -> Vec<Recipe> {
     }
     if has("go.mod") {
         found.push(Recipe {
-            why: "go.mod: modules downloaded while git waits, a background `go build ./...` fills Go's build cache, which every worktree shares".into(),
+            why: "go.mod: modules downloaded while git waits, a background `go build ./...` builds this worktree's packages into Go's build cache (go keys them by directory; with `go env -w GOFLAGS=-trimpath` every worktree shares them and the build job is not needed)".into(),
             jobs: "      - name: go-mod-download\n        run: go mod download\n      - name: go-build\n        run: go build ./...\n        background: true\n        needs: [go-mod-download]\n".into(),
         });
     }
