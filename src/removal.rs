@@ -59,19 +59,21 @@ pub(crate) fn locate(state: &State, entry: &Entry) -> Whereabouts {
     if admin.join("locked").exists() {
         return Whereabouts::Here; // git keeps it: it may be on a drive that is not mounted
     }
-    let moved_to = crate::worktree::git_path(state.common_dir(), &entry.admin)
-        .filter(|to| *to != entry.path && same_file(&to.join(".git")));
-    if entry.ino != 0 {
-        let anchor = state.worktree(&entry.id).anchor().symlink_metadata().ok();
-        if let Some(anchor) = anchor.filter(|a| a.ino() == entry.ino) {
-            return match (anchor.nlink(), moved_to) {
-                (0 | 1, _) => Whereabouts::Gone,
-                (_, Some(to)) => Whereabouts::Moved(to),
-                (_, None) => Whereabouts::Elsewhere,
-            };
-        }
+    // Asked of git (a process) only when the anchor does not already say it was deleted.
+    let moved_to = || {
+        crate::worktree::git_path(state.common_dir(), &entry.admin)
+            .filter(|to| *to != entry.path && same_file(&to.join(".git")))
+    };
+    let anchor_links = (entry.ino != 0)
+        .then(|| state.worktree(&entry.id).anchor().symlink_metadata().ok())
+        .flatten()
+        .filter(|anchor| anchor.ino() == entry.ino)
+        .map(|anchor| anchor.nlink());
+    match anchor_links {
+        Some(0 | 1) => Whereabouts::Gone,
+        Some(_) => moved_to().map_or(Whereabouts::Elsewhere, Whereabouts::Moved),
+        None => moved_to().map_or(Whereabouts::Unknown, Whereabouts::Moved),
     }
-    moved_to.map_or(Whereabouts::Unknown, Whereabouts::Moved)
 }
 
 /// Looks over the clone's worktrees and tears down those that are gone; `here` is the worktree

@@ -256,8 +256,13 @@ fn find_record(dir: &Path, name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Whether the job's record says `text`. The teardown moves a removed worktree's runs under
+/// `daft/removed/` while this looks: a record gone between finding and reading is looked for
+/// again on the next try.
 fn grep_records(dir: &Path, text: &str) -> bool {
-    find_record(dir, "warm.json").is_some_and(|path| read(&path).contains(text))
+    find_record(dir, "warm.json")
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .is_some_and(|record| record.contains(text))
 }
 
 fn old_runs_are_pruned_to_the_last_twenty() {

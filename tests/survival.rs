@@ -42,11 +42,23 @@ fn supervisor(repo: &TestRepo, wt: &Path, name: &str) -> u32 {
     record["owner"]["pid"].as_u64().unwrap() as u32
 }
 
+/// The server job's pid, once it has written it: "running" is recorded when the job starts,
+/// a moment before its shell writes the file.
+fn server_pid(repo: &TestRepo) -> u32 {
+    let file = repo.path("serve.pid");
+    wait_until(
+        Duration::from_secs(15),
+        "the server to write its pid",
+        || read_pid(&file).is_some(),
+    );
+    read_pid(&file).unwrap()
+}
+
 fn a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "serve", "running");
-    let server = read_pid(&repo.path("serve.pid")).unwrap();
+    let server = server_pid(&repo);
     assert!(kill("KILL", i64::from(supervisor(&repo, &wt, "serve"))));
     repo.git(&["worktree", "remove", "--force", wt.to_str().unwrap()])
         .ok();
@@ -97,7 +109,7 @@ fn a_stopped_supervisor_cannot_make_a_cancel_or_a_removal_hang() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "serve", "running");
-    let server = read_pid(&repo.path("serve.pid")).unwrap();
+    let server = server_pid(&repo);
     let supervisor = supervisor(&repo, &wt, "serve");
     assert!(kill("STOP", i64::from(supervisor)));
     let started = Instant::now();
