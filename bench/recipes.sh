@@ -125,12 +125,16 @@ RECIPE='hooks:
         run: npm install --prefer-offline --no-audit --no-fund
         needs: [node-modules]
 '
-start=$(add_with "$NPM_CI" node-ci)
-says=$(serve "$work/node-ci")
-row "npm ci in the new worktree (baseline)" "$(since "$start")" "$says"
-start=$(add_with "$RECIPE" node-copy)
-says=$(serve "$work/node-copy")
-row "daft: copy node_modules, then npm install --prefer-offline" "$(since "$start")" "$says"
+# measured LABEL CONFIG WT CHECK: adds worktree WT under CONFIG and runs CHECK in it; prints
+# the row: the time from the add's start until CHECK is done, and what CHECK said.
+measured() {
+	local start said
+	start=$(add_with "$2" "$3")
+	said=$("$4" "$work/$3")
+	row "$1" "$(since "$start")" "$said"
+}
+measured "npm ci in the new worktree (baseline)" "$NPM_CI" node-ci serve
+measured "daft: copy node_modules, then npm install --prefer-offline" "$RECIPE" node-copy serve
 echo "  node_modules: $(du -sk "$work/node/node_modules" | cut -f1) KiB in the main worktree; $(tail -1 "$work/node-copy.add.log" | tr -d '\n' | cut -c1-120)"
 
 echo
@@ -148,7 +152,7 @@ uv lock -q && uv sync -q --frozen
 python3 -m venv /tmp/pip-warm-$$ && /tmp/pip-warm-$$/bin/pip install -q --disable-pip-version-check requests rich pydantic pytest && rm -rf /tmp/pip-warm-$$
 "$DAFT_BIN" install >/dev/null
 git add -A && git commit -qm app
-imports() { (cd "$1" && .venv/bin/python -c 'import requests, rich, pydantic, pytest, sys; print(sys.prefix)'); }
+imports() { (cd "$1" && echo "venv: $(.venv/bin/python -c 'import requests, rich, pydantic, pytest, sys; print(sys.prefix)')"); }
 PIP='hooks:
   worktree-post-create:
     jobs:
@@ -161,12 +165,8 @@ UV='hooks:
       - name: uv-sync
         run: uv sync --frozen
 '
-start=$(add_with "$PIP" py-pip)
-prefix=$(imports "$work/py-pip")
-row "python -m venv + pip install (pip's cache warm; baseline)" "$(since "$start")" "venv: $prefix"
-start=$(add_with "$UV" py-uv)
-prefix=$(imports "$work/py-uv")
-row "daft: uv sync --frozen (uv's cache warm)" "$(since "$start")" "venv: $prefix"
+measured "python -m venv + pip install (pip's cache warm; baseline)" "$PIP" py-pip imports
+measured "daft: uv sync --frozen (uv's cache warm)" "$UV" py-uv imports
 COPY='hooks:
   worktree-post-create:
     jobs:
@@ -226,16 +226,16 @@ GOREC='hooks:
         background: true
         needs: [go-mod-download]
 '
-start=$(add_with "$NONE" go-cold)
+add_with "$NONE" go-cold >/dev/null
 read -r took n < <(edit_build "$work/go-cold" env GOCACHE="$work/empty-gocache")
 row "an empty GOCACHE (a new machine; baseline)" "$took" "$n packages compiled"
-start=$(add_with "$NONE" go-shared)
+add_with "$NONE" go-shared >/dev/null
 read -r took n < <(edit_build "$work/go-shared")
 row "the GOCACHE every worktree shares, no daft" "$took" "$n packages compiled: go's cache keys hold the package's directory"
-start=$(add_with "$NONE" go-trim)
+add_with "$NONE" go-trim >/dev/null
 read -r took n < <(edit_build "$work/go-trim" env GOFLAGS=-trimpath)
 row "the shared GOCACHE with GOFLAGS=-trimpath, no daft" "$took" "$n packages compiled"
-start=$(add_with "$GOREC" go-daft)
+add_with "$GOREC" go-daft >/dev/null
 read -r took n < <(edit_build "$work/go-daft")
 row "daft: go mod download + background go build, edit right away" "$took" "$n packages compiled (two builds at once)"
 start=$(add_with "$GOREC" go-wait)

@@ -15,11 +15,7 @@ pub(crate) fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let result = (|| {
-        let mut file = tempfile::Builder::new()
-            .prefix(".daft-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
-        file.write_all(bytes)?;
+        let file = filled_temp_in(dir, bytes)?;
         file.persist(path).map_err(|err| err.error)?;
         std::io::Result::Ok(())
     })();
@@ -30,13 +26,20 @@ pub(crate) fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(
 /// one that another process made first is never replaced.
 pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    let file = filled_temp_in(dir, bytes)?;
+    file.persist_noclobber(path).map_err(|err| err.error)?;
+    Ok(())
+}
+
+/// A new, randomly named file in `dir` (created exclusively, so never through a symlink)
+/// holding `bytes`, removed again unless it is persisted.
+fn filled_temp_in(dir: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
     let mut file = tempfile::Builder::new()
         .prefix(".daft-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
     file.write_all(bytes)?;
-    file.persist_noclobber(path).map_err(|err| err.error)?;
-    Ok(())
+    Ok(file)
 }
 
 /// Removes `path`; one that is already gone is fine.
