@@ -101,8 +101,15 @@ impl Need {
             Self::Root => is_root(),
             Self::Mount => can_mount(),
             Self::Shared => crate::common::shared_dir().is_some(),
-            Self::Autogroup => std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
-                .is_ok_and(|s| s.trim() == "1"),
+            // Enabled, and a new session gets a group of its own, as daft's supervisor does.
+            Self::Autogroup => {
+                std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+                    .is_ok_and(|s| s.trim() == "1")
+                    && std::process::Command::new("setsid")
+                        .args(["cat", "/proc/self/autogroup"])
+                        .output()
+                        .is_ok_and(|out| out.stdout.starts_with(b"/autogroup-"))
+            }
         };
         if met {
             return None;
