@@ -195,7 +195,7 @@ fn end_orphans(dir: &crate::state::WorktreeDir) {
 /// Starts the `worktree-post-remove` jobs of the removed worktree `record`, detached, in the
 /// main worktree. Returns whether there were any.
 fn post_remove(state: &State, record: &Record, printer: &Printer) -> Result<bool> {
-    let run_in = main_worktree(state.common_dir())?;
+    let run_in = || main_worktree(state.common_dir());
     let plan = match crate::resolve::teardown(state, record, run_in)? {
         Resolution::Ready(plan) => plan,
         Resolution::Refused(refusal) => {
@@ -222,9 +222,23 @@ fn post_remove(state: &State, record: &Record, printer: &Printer) -> Result<bool
     Ok(true)
 }
 
-/// The main worktree, as git lists it first (for a bare repository, which has none: the
-/// directory the common dir is in).
+/// The main worktree (for a bare repository, which has none: the directory the common dir is
+/// in). Read by gix from the clone's own config, not asked of a git process: a teardown found
+/// by a hook runs on that hook's time. gix needs the current directory; where it is gone (the
+/// supervisor of a deleted worktree), git is asked.
 fn main_worktree(common_dir: &Path) -> Result<camino::Utf8PathBuf> {
+    let dir = match gix::open_opts(common_dir, gix::open::Options::isolated()) {
+        Ok(repo) => match repo.workdir() {
+            Some(dir) => fs::canonicalize(common_dir.join(dir)).unwrap_or_else(|_| dir.to_owned()),
+            None => common_dir.parent().unwrap_or(common_dir).to_owned(),
+        },
+        Err(_) => listed_first(common_dir)?,
+    };
+    crate::worktree::utf8(&dir)
+}
+
+/// The main worktree as `git worktree list` gives it first.
+fn listed_first(common_dir: &Path) -> Result<PathBuf> {
     let list = crate::git::output(common_dir, &["worktree", "list", "--porcelain"])?;
     let mut lines = list.lines();
     let first = lines
@@ -232,11 +246,10 @@ fn main_worktree(common_dir: &Path) -> Result<camino::Utf8PathBuf> {
         .and_then(|l| l.strip_prefix("worktree "))
         .map(PathBuf::from);
     let bare = lines.next() == Some("bare");
-    let dir = match first {
+    Ok(match first {
         Some(path) if !bare => path,
         _ => common_dir.parent().unwrap_or(common_dir).to_owned(),
-    };
-    crate::worktree::utf8(&dir)
+    })
 }
 
 /// The removed worktrees of the clone, for `log show --removed`.

@@ -203,7 +203,7 @@ pub(crate) fn plan(
 pub(crate) fn teardown(
     state: &State,
     record: &Record,
-    run_in: camino::Utf8PathBuf,
+    run_in: impl FnOnce() -> Result<camino::Utf8PathBuf>,
 ) -> Result<Resolution> {
     let Some(fingerprint) = record.config.as_deref().and_then(trust::Fingerprint::parse) else {
         return Ok(Resolution::Nothing(Absent::NoConfig));
@@ -242,6 +242,7 @@ pub(crate) fn teardown(
     for job in &mut jobs.jobs {
         job.background = true; // nothing waits for a teardown
     }
+    let run_in = run_in()?;
     let ctx = Context {
         event: Event::WorktreePostRemove,
         worktree: worktree::utf8(&record.path)?,
@@ -392,10 +393,10 @@ mod tests {
             "/tmp/gone".into(),
         );
         record.config = Some(fingerprint.to_string());
-        let run_in = camino::Utf8PathBuf::from("/tmp");
+        let run_in = || Ok(camino::Utf8PathBuf::from("/tmp"));
         // No worktree-post-remove jobs: nothing.
         assert!(matches!(
-            teardown(&state, &record, run_in.clone()).unwrap(),
+            teardown(&state, &record, run_in).unwrap(),
             Resolution::Nothing(Absent::NoJobs)
         ));
         // Its kept copy damaged: said as damaged, not as untrusted.
@@ -403,8 +404,7 @@ mod tests {
         for blob in std::fs::read_dir(&blobs).unwrap().flatten() {
             std::fs::write(blob.path(), "tampered").unwrap();
         }
-        let Resolution::Refused(refusal) = teardown(&state, &record, run_in.clone()).unwrap()
-        else {
+        let Resolution::Refused(refusal) = teardown(&state, &record, run_in).unwrap() else {
             panic!("a damaged copy must be refused");
         };
         assert_eq!(refusal.why, Why::Damaged);

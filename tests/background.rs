@@ -98,7 +98,7 @@ fn a_background_job_survives_a_hangup_of_the_shell_that_ran_git() {
     let said = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(said.trim(), "added");
     let wt = repo.path("wt");
-    wait_until(Duration::from_secs(10), "the job to run", || {
+    wait_until(Duration::from_secs(30), "the job to run", || {
         status(&repo, &wt, "warm") == "running"
     });
     kill("HUP", -i64::from(shell.id()));

@@ -107,7 +107,7 @@ fn job_names_never_collide_with_daft_s_own_files() {
     repo.git(&["worktree", "add", "../wt", "-b", "wt"]).ok();
     let wt = repo.path("wt");
     crate::common::wait_until(
-        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(30),
         "the background job",
         || crate::common::runs(&repo, &wt)[0]["jobs"][names.len()]["status"] == "succeeded",
     );

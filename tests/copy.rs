@@ -230,7 +230,7 @@ fn a_cancelled_copy_leaves_no_partial_file() {
         !wt.join("big").exists(),
         "a half-copied file under its final name"
     );
-    wait_until(Duration::from_secs(10), "the temporary file to go", || {
+    wait_until(Duration::from_secs(30), "the temporary file to go", || {
         !tmp_present()
     });
 }

@@ -158,7 +158,7 @@ fn a_signal_stops_every_job_process(signal: &str, code: i32) {
         .spawn()
         .unwrap();
     // Both pids are written before the signal: the job writes them one after the other.
-    wait_until(Duration::from_secs(10), "the job to start", || {
+    wait_until(Duration::from_secs(30), "the job to start", || {
         ["child.pid", "parent.pid"]
             .iter()
             .all(|file| read_pid(&repo.root.join(file)).is_some())

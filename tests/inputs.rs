@@ -152,14 +152,14 @@ fn cancelling_a_job_ends_what_it_started_in_a_session_of_its_own() {
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "serve", "running");
     let daemon = repo.path("daemon.pid");
-    wait_until(Duration::from_secs(10), "the daemon", || {
+    wait_until(Duration::from_secs(30), "the daemon", || {
         crate::common::read_pid(&daemon).is_some()
     });
     let pid = crate::common::read_pid(&daemon).unwrap();
     assert!(crate::common::pid_alive(pid));
     let group = job(&repo, &wt, "serve")["pid"].as_u64().unwrap() as u32;
     repo.daft_in(&wt, &["hooks", "cancel", "serve"]).ok();
-    wait_until(Duration::from_secs(10), "the daemon to be ended", || {
+    wait_until(Duration::from_secs(30), "the daemon to be ended", || {
         !crate::common::pid_alive(pid)
     });
     assert!(!group_alive(group));
@@ -171,7 +171,7 @@ fn a_daemon_a_job_left_behind_is_ended_when_its_worktree_goes() {
     );
     let wt = added(&repo, "wt");
     let server = repo.path("server.pid");
-    wait_until(Duration::from_secs(10), "the server", || {
+    wait_until(Duration::from_secs(30), "the server", || {
         crate::common::read_pid(&server).is_some()
     });
     let pid = crate::common::read_pid(&server).unwrap();

@@ -23,7 +23,7 @@ fn moving_keeps_runs_and_jobs(how: impl FnOnce(&TestRepo, &std::path::Path, &std
     assert_eq!(job(&repo, &to, "warm")["pid"].as_u64(), Some(pid));
     let moved = format!("moved to {}", to.display());
     wait_until(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "the supervisor to see the move",
         || supervisor_logs(&repo).contains(&moved),
     );
@@ -133,7 +133,7 @@ fn post_remove_runs_once(how: impl FnOnce(&TestRepo, &std::path::Path)) {
     for _ in 0..3 {
         repo.daft(&["hooks", "log", "show"]).ok();
     }
-    wait_until(Duration::from_secs(10), "the teardown", || {
+    wait_until(Duration::from_secs(30), "the teardown", || {
         !teardowns(&log).is_empty()
     });
     // Nudged again: still once.
@@ -141,7 +141,7 @@ fn post_remove_runs_once(how: impl FnOnce(&TestRepo, &std::path::Path)) {
         .ok()
         .stdout_has("removed worktree")
         .stdout_has("drop-db");
-    wait_until(Duration::from_secs(10), "the teardown run to end", || {
+    wait_until(Duration::from_secs(30), "the teardown run to end", || {
         repo.daft(&["hooks", "log", "show", "--removed"])
             .stdout()
             .contains("succeeded")
@@ -195,7 +195,7 @@ fn a_live_supervisor_notices_the_removal_itself() {
     wait_for_status(&repo, &wt, "serve", "running");
     std::fs::remove_dir_all(&wt).unwrap();
     // No daft command: the supervisor cancels its job, then tears the worktree down.
-    wait_until(Duration::from_secs(10), "the teardown", || {
+    wait_until(Duration::from_secs(30), "the teardown", || {
         teardowns(&log).len() == 1
     });
 }
@@ -226,7 +226,7 @@ fn moving_a_worktree_is_not_removing_it() {
     repo.git(&["worktree", "remove", again.to_str().unwrap()])
         .ok();
     repo.daft(&["hooks", "log", "show"]).ok();
-    wait_until(Duration::from_secs(10), "the teardown", || {
+    wait_until(Duration::from_secs(30), "the teardown", || {
         teardowns(&log).len() == 1
     });
 }
@@ -279,7 +279,7 @@ fn a_worktree_moved_away_by_hand_is_not_torn_down_before_or_after_its_repair() {
     for _ in 0..3 {
         repo.daft(&["hooks", "log", "show"]).ok();
     }
-    wait_until(Duration::from_secs(10), "the teardown", || {
+    wait_until(Duration::from_secs(30), "the teardown", || {
         teardowns(&log).len() == 1
     });
     repo.daft(&["hooks", "log", "show"]).ok();
@@ -313,7 +313,7 @@ fn a_deleted_worktree_is_torn_down_whatever_reuses_its_inode_numbers() {
     }
     eprintln!("an inode number was reused: {reused}");
     repo.daft(&["hooks", "log", "show"]).ok();
-    wait_until(Duration::from_secs(10), "the teardown", || {
+    wait_until(Duration::from_secs(30), "the teardown", || {
         teardowns(&log).len() == 1
     });
 }
@@ -327,7 +327,7 @@ fn a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown() {
     repo.git(&["worktree", "prune"]).ok();
     repo.git(&["worktree", "add", "../wt", "-b", "again"]).ok();
     wait_until(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "the old worktree's teardown",
         || teardowns(&log).len() == 1,
     );

@@ -257,7 +257,7 @@ fn wait_returns_the_right_codes() {
     repo.daft_in(&wt, &["hooks", "run", "worktree-post-create"])
         .ok();
     std::fs::write(wt.join("go"), "").unwrap();
-    wait_until(Duration::from_secs(10), "wait to say slow failed", || {
+    wait_until(Duration::from_secs(30), "wait to say slow failed", || {
         let out = repo.daft_in(&wt, &["hooks", "wait"]);
         out.code() == Some(1) && out.stderr().contains("slow failed (exit 1)")
     });

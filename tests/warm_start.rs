@@ -250,7 +250,7 @@ fn a_background_job_holding_a_lock_the_user_waits_for_gives_way() {
     let wt = added(&repo, "wt");
     wait_for_status(&repo, &wt, "warm", "running");
     wait_for_status(&repo, &wt, "stubborn", "running");
-    crate::common::wait_until(Duration::from_secs(10), "the locks to be taken", || {
+    crate::common::wait_until(Duration::from_secs(30), "the locks to be taken", || {
         read(Path::new("/proc/locks")).lines().count() >= 2
     });
     // The user's own command, waiting for the warmup's lock: it gets it within seconds.

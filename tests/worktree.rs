@@ -109,7 +109,7 @@ hooks:
 
     let wt = repo.path("x");
     wait_until(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "the background job to start",
         || wt.join("started").exists(),
     );
