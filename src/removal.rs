@@ -141,6 +141,10 @@ pub(crate) fn tear_down(state: &State, id: &str, printer: &Printer) -> Result<()
     if fs::rename(live.path(), removed.path()).is_err() {
         return Ok(()); // someone else claimed it first
     }
+    if let Ok(number) = runs::next_seq(state) {
+        let _ =
+            crate::files::write_atomically(removed.removed_number(), number.to_string().as_bytes());
+    }
     registry::change_index(state, |e| e.retain(|e| e.id != id))?;
     let _ = crate::files::remove_if_present(&removed.anchor());
     end_orphans(&removed);

@@ -22,7 +22,10 @@ use crate::status::sane_time;
 pub(crate) use crate::status::{JobRecord, Status, now};
 pub(crate) use crate::sys::Pid;
 
-/// Runs kept per worktree, and the size all runs of a clone may take, before the oldest go.
+mod prune;
+
+/// Runs kept per worktree, and the size all runs of a clone may take, before the oldest go
+/// (see `prune`).
 const KEEP_RUNS: usize = 20;
 pub(crate) const SIZE_CAP: u64 = 200 * 1024 * 1024;
 /// The size every job record takes on disk (JSON, padded with spaces).
@@ -64,7 +67,7 @@ impl Run {
         // Room for this run's logs at their cap, so the clone stays within its budget while
         // they are written.
         let reserve = jobs.len() as u64 * crate::logfile::CAP;
-        prune(state, &parent, keep, reserve);
+        prune::prune(state, &parent, keep, reserve);
         let id = format!("{:012}-{}", next_seq(state)?, std::process::id());
         let final_dir = parent.join(&id);
         // Made under a temporary name and renamed whole: no reader sees a run without records.
@@ -232,7 +235,7 @@ fn run_dirs(parent: &Path) -> Vec<PathBuf> {
 
 /// The next number of the clone's run counter, taken under its lock. A counter that cannot
 /// be read starts again above every run there is.
-fn next_seq(state: &State) -> Result<u64> {
+pub(crate) fn next_seq(state: &State) -> Result<u64> {
     fs::create_dir_all(state.root())
         .with_context(|| format!("cannot create {}", state.root().display()))?;
     let _lock = open_lock(&state.seq_lock())?;
@@ -265,58 +268,6 @@ fn all_run_dirs(state: &State) -> Vec<PathBuf> {
         .flat_map(std::iter::Iterator::flatten)
         .flat_map(|e| run_dirs(&WorktreeDir::at(e.path()).runs()))
         .collect()
-}
-
-/// Drops the oldest finished runs of this worktree beyond [`KEEP_RUNS`], then the oldest
-/// finished runs of the clone while all of them take more than [`SIZE_CAP`] less `reserve`.
-/// Best effort: a run that cannot be removed now is removed another time. Runs named in `keep`
-/// stay.
-fn prune(state: &State, worktree_runs: &Path, keep: &[&str], reserve: u64) {
-    let removable = |dir: &Path| {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        !keep.contains(&name)
-            && Run::open(dir)
-                .jobs()
-                .iter()
-                .all(|job| job.status.is_final())
-    };
-    let mine = run_dirs(worktree_runs);
-    let excess = mine.len().saturating_sub(KEEP_RUNS - 1);
-    for dir in mine.iter().take(excess).filter(|dir| removable(dir)) {
-        let _ = fs::remove_dir_all(dir);
-    }
-    let mut all: Vec<(String, PathBuf, u64)> = all_run_dirs(state)
-        .into_iter()
-        .map(|dir| {
-            let name = dir
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let size = dir_size(&dir) + dir_size(&dir.join("jobs"));
-            (name, dir, size)
-        })
-        .collect();
-    let mut total: u64 = all.iter().map(|(_, _, size)| size).sum();
-    all.sort();
-    for (_, dir, size) in all {
-        if total <= SIZE_CAP.saturating_sub(reserve) {
-            break;
-        }
-        if removable(&dir) && fs::remove_dir_all(&dir).is_ok() {
-            total -= size;
-        }
-    }
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .filter_map(|e| e.metadata().ok())
-            .map(|m| m.len())
-            .sum()
-    })
 }
 
 /// A background failure not yet shown to the user in that worktree.

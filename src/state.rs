@@ -122,6 +122,12 @@ impl WorktreeDir {
         self.0.join("setup.lock")
     }
 
+    /// In a removed worktree's directory: the clone's counter when it was torn down (its age,
+    /// for how many removed worktrees are kept).
+    pub(crate) fn removed_number(&self) -> PathBuf {
+        self.0.join("removed-number")
+    }
+
     /// Held while a copy job carries modification times into the worktree; `times-run` names
     /// the run that did, so it is done once per run.
     pub(crate) fn times_lock(&self) -> PathBuf {

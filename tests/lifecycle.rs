@@ -369,6 +369,32 @@ fn start_on_a_branch_that_has_a_worktree_goes_there() {
         .stdout_has(repo.root.to_str().unwrap());
 }
 
+/// However many worktrees a clone has had (an agent makes hundreds), daft keeps the newest 20
+/// removed ones, so what a hook looks over stays bounded; the newest removed is still listed.
+fn the_removed_worktrees_kept_are_bounded_and_the_newest_stay() {
+    let repo = TestRepo::installed(
+        "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: 'true'\n",
+    );
+    let removed =
+        || std::fs::read_dir(repo.common_dir().join("daft/removed")).map_or(0, Iterator::count);
+    for i in 0..24 {
+        let wt = added(&repo, &format!("w{i}"));
+        repo.git(&["worktree", "remove", wt.to_str().unwrap()]).ok();
+        repo.daft(&["hooks", "log", "show"]).ok(); // tears it down
+    }
+    // Forgotten when a run starts: the last one was torn down after the last run.
+    assert_eq!(removed(), 21);
+    added(&repo, "next");
+    assert_eq!(removed(), 20);
+    let listed = repo
+        .daft(&["hooks", "log", "show", "--removed"])
+        .ok()
+        .stdout();
+    assert!(listed.contains("/w23 "), "{listed}");
+    assert!(listed.contains("/w4 "), "{listed}");
+    assert!(!listed.contains("/w3 "), "{listed}");
+}
+
 crate::cases![
     git_worktree_move_keeps_runs_logs_and_running_jobs,
     mv_then_git_worktree_repair_keeps_runs_logs_and_running_jobs,
@@ -385,4 +411,5 @@ crate::cases![
     a_new_worktree_at_a_removed_one_s_path_does_not_delay_its_teardown,
     remove_takes_a_branch_or_any_directory_inside_the_worktree,
     start_on_a_branch_that_has_a_worktree_goes_there,
+    the_removed_worktrees_kept_are_bounded_and_the_newest_stay,
 ];
