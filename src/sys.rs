@@ -154,16 +154,17 @@ pub(crate) fn lower_priority() {
 }
 
 /// Lowers the CPU weight of the calling process's whole session against other sessions, where
-/// the kernel groups CPU time by session (Linux's autogroup, `/proc/sys/kernel/sched_autogroup_enabled`):
-/// there, a niced process in a session of its own still gets as much CPU as the user's whole
-/// terminal session, so nice 19 alone would not make a background build give way. Returns
-/// whether it was done. Nothing to do on an old kernel, with autogroup off, or in the root group
-/// (a session never made by `setsid`, as in some containers: the kernel prints nothing for
-/// `/proc/self/autogroup` and will not reweigh it).
-pub(crate) fn lower_session_priority() -> bool {
+/// the kernel groups CPU time by session (Linux's autogroup): there, a niced process in a
+/// session of its own still gets as much CPU as the user's whole terminal session, so nice 19
+/// alone would not make a background build give way. Nothing to do on an old kernel, with
+/// autogroup off, or in the root group (a session never made by `setsid`, as in some
+/// containers: the kernel prints nothing for `/proc/self/autogroup` and will not reweigh it).
+pub(crate) fn lower_session_priority() {
     let in_autogroup = std::fs::read_to_string("/proc/self/autogroup")
         .is_ok_and(|line| line.starts_with("/autogroup-"));
-    in_autogroup && std::fs::write("/proc/self/autogroup", "19").is_ok()
+    if in_autogroup {
+        let _ = std::fs::write("/proc/self/autogroup", "19");
+    }
 }
 
 /// Starts a new session in a child between fork and exec, so the child has no controlling

@@ -127,7 +127,8 @@ impl Need {
             Self::Mount => "needs root that can mount a tmpfs".to_owned(),
             Self::Shared => "../shared is not here".to_owned(),
             Self::Autogroup => {
-                "this kernel does not share CPU time by session (autogroup)".to_owned()
+                "CPU time is not shared by session here (autogroup off, or a new session gets no group of its own)"
+                    .to_owned()
             }
         })
     }

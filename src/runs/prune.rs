@@ -62,33 +62,34 @@ fn forget_old_removed(state: &State, removable: &dyn Fn(&Path) -> bool) {
     let Ok(entries) = fs::read_dir(state.removed_dir()) else {
         return;
     };
-    let mut removed: Vec<(u64, PathBuf)> = entries
+    let dirs: Vec<WorktreeDir> = entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| {
-            let dir = WorktreeDir::at(e.path());
-            let age = fs::read_to_string(dir.removed_number())
-                .ok()
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or_else(|| {
-                    run_dirs(&dir.runs())
-                        .last()
-                        .map_or(0, |run| run_number(run))
-                });
-            (age, e.path())
-        })
+        .map(|e| WorktreeDir::at(e.path()))
         .collect();
-    if removed.len() <= KEEP_REMOVED {
+    if dirs.len() <= KEEP_REMOVED {
         return;
     }
-    removed.sort();
-    let excess = removed.len() - KEEP_REMOVED;
-    for (_, dir) in removed.into_iter().take(excess) {
-        let runs = run_dirs(&WorktreeDir::at(dir.clone()).runs());
-        if runs.iter().all(|run| removable(run)) {
-            let _ = fs::remove_dir_all(&dir);
+    let mut aged: Vec<(u64, WorktreeDir)> = dirs.into_iter().map(|dir| (age(&dir), dir)).collect();
+    aged.sort_by_key(|(age, _)| *age);
+    let excess = aged.len() - KEEP_REMOVED;
+    for (_, dir) in aged.into_iter().take(excess) {
+        if run_dirs(&dir.runs()).iter().all(|run| removable(run)) {
+            let _ = fs::remove_dir_all(dir.path());
         }
     }
+}
+
+/// A removed worktree's age: the clone's counter when it was torn down, else its newest run's.
+fn age(dir: &WorktreeDir) -> u64 {
+    fs::read_to_string(dir.removed_number())
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| {
+            run_dirs(&dir.runs())
+                .last()
+                .map_or(0, |run| run_number(run))
+        })
 }
 
 /// The counter part of a run directory's name (`000000000012-4242`).
