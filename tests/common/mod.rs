@@ -171,11 +171,21 @@ impl TestRepo {
     }
 
     pub(crate) fn run_in(&self, dir: &Path, program: &str, args: &[&str]) -> Run {
-        let output = self
-            .command(program, dir)
-            .args(args)
-            .output()
-            .expect("spawn");
+        // A program the test has just written (a copy of daft) is "busy" while a child that
+        // another test thread forked still holds the writer's descriptor, until that child
+        // execs: tried again until then.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let output = loop {
+            match self.command(program, dir).args(args).output() {
+                Err(err)
+                    if err.kind() == std::io::ErrorKind::ExecutableFileBusy
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                result => break result.expect("spawn"),
+            }
+        };
         Run {
             what: format!("{program} {}", args.join(" ")),
             output,
