@@ -84,14 +84,26 @@ pub(crate) struct CopyArgs {
     /// A .worktreeinclude-style file (in the new worktree, else the source)
     #[arg(long)]
     pub(crate) include: Vec<String>,
-    /// Leave tracked files' modification times as the checkout made them
+    /// Whether tracked files equal to the source's get its modification times
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) carry_times: CarryTimes,
+    /// Why no times may be carried: the worktree was in use before its setup ran
     #[arg(long)]
-    pub(crate) no_carry_times: bool,
+    pub(crate) in_use: Option<String>,
     /// Where to leave a one-line note for the job's summary
     #[arg(long)]
     pub(crate) note: Option<PathBuf>,
     /// Paths and globs, relative to the work tree root
     pub(crate) paths: Vec<String>,
+}
+
+/// Whether a copy job carries modification times onto the new worktree's tracked files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CarryTimes {
+    /// When the job carried a tree (a build cache), not for single files
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,9 @@ pub(crate) struct Context {
     /// The fingerprint of the trusted config the jobs come from.
     #[serde(default)]
     pub(crate) config: Option<String>,
+    /// (a setup run late) Why the worktree counts as in use: no times are carried into it.
+    #[serde(default)]
+    pub(crate) in_use: Option<String>,
     pub(crate) hook_args: Vec<String>,
 }
 
@@ -102,8 +105,13 @@ pub(crate) fn command(
                 .arg(ctx.worktree.as_str())
                 .arg("--note")
                 .arg(note_path(log));
-            if !job.carry_times {
-                cmd.arg("--no-carry-times");
+            match job.carry_times {
+                Some(true) => cmd.arg("--carry-times=always"),
+                Some(false) => cmd.arg("--carry-times=never"),
+                None => cmd.arg("--carry-times=auto"),
+            };
+            if let Some(why) = &ctx.in_use {
+                cmd.arg("--in-use").arg(why);
             }
             for item in items {
                 if let CopyItem::Include(file) = item {

@@ -241,7 +241,7 @@ mod tests {
             skip: None,
             nice: true,
             yields: true,
-            carry_times: true,
+            carry_times: None,
         }
     }
 

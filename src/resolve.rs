@@ -37,6 +37,9 @@ pub(crate) struct Plan {
     /// Whether the config gives the worktree a setup (`worktree-post-create` jobs).
     #[serde(skip)]
     pub(crate) owes_setup: bool,
+    /// (a setup) It runs as git makes the worktree, not later in a worktree that may be in use.
+    #[serde(skip)]
+    pub(crate) fresh: bool,
 }
 
 /// Why there is nothing to run, when nothing is wrong.
@@ -183,6 +186,7 @@ pub(crate) fn plan(
         source,
         ports,
         config: Some(checked.trusted.fingerprint().to_string()),
+        in_use: None,
         hook_args: hook_args
             .iter()
             .map(|arg| arg.to_string_lossy().into_owned())
@@ -194,6 +198,7 @@ pub(crate) fn plan(
         detached: false,
         notes: ignored.into_iter().collect(),
         owes_setup: checked.config.event(Event::WorktreePostCreate).is_some(),
+        fresh: false,
     })))
 }
 
@@ -257,6 +262,7 @@ pub(crate) fn teardown(
         source: None,
         ports: crate::ports::held(state.common_dir(), &record.identity.id),
         config: Some(trusted.fingerprint().to_string()),
+        in_use: None,
         hook_args: Vec::new(),
     };
     Ok(Resolution::Ready(Box::new(Plan {
@@ -265,6 +271,7 @@ pub(crate) fn teardown(
         detached: true,
         notes: Vec::new(),
         owes_setup: false,
+        fresh: false,
     })))
 }
 

@@ -31,11 +31,12 @@ pub(crate) enum Ran {
 /// Runs `plan`'s jobs; returns the hook's exit code. A worktree's setup runs only when it is
 /// owed, unless `when` says the user asked for it by hand.
 pub(crate) fn run(
-    plan: Plan,
+    mut plan: Plan,
     stdin: Option<Vec<u8>>,
     printer: &Arc<Printer>,
     when: When,
 ) -> Result<Ran> {
+    note_use(&mut plan);
     let run = match begin(&plan, printer, when)? {
         Ok(run) => run,
         Err(started) => return Ok(started),
@@ -69,12 +70,24 @@ pub(crate) fn run(
 /// for at a terminal.
 pub(crate) fn start_detached(mut plan: Plan, printer: &Arc<Printer>, when: When) -> Result<Ran> {
     plan.detached = true;
+    note_use(&mut plan);
     let run = match begin(&plan, printer, when)? {
         Ok(run) => run,
         Err(started) => return Ok(started),
     };
     background::spawn_detached(&run, &plan).context("cannot start the jobs")?;
     Ok(Ran::Code(0))
+}
+
+/// A setup that runs after the worktree was made (trusted later, `daft hooks wait`, by hand)
+/// may find it in use: then its copies carry no modification times into it.
+fn note_use(plan: &mut Plan) {
+    if plan.ctx.event == Event::WorktreePostCreate
+        && plan.ctx.identity.admin.is_some()
+        && !plan.fresh
+    {
+        plan.ctx.in_use = setup::in_use(plan.ctx.worktree.as_std_path());
+    }
 }
 
 /// Notes where the worktree is and makes the run (a setup run only if the setup is owed or

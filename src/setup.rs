@@ -174,6 +174,36 @@ pub(crate) fn tell_if_pending(
     });
 }
 
+/// Why the worktree at `root` counts as in use, if it does: anything beside what git checked
+/// out — a file of its own (build output, ignored or not) or a tracked file changed. A setup
+/// that runs late carries no modification times into such a worktree: its own build output
+/// would look newer than files given older times.
+pub(crate) fn in_use(root: &Path) -> Option<String> {
+    let out = crate::git::command(root)
+        .args([
+            "status",
+            "--porcelain",
+            "-z",
+            "--ignored",
+            "--untracked-files=normal",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => out.stdout,
+        _ => return Some("git could not say what is in it".into()),
+    };
+    let first = out.split(|&b| b == 0).find(|e| e.len() > 3)?;
+    let (code, path) = first.split_at(3);
+    let path = crate::escape::visible(path);
+    Some(match code {
+        b"!! " => format!("{path} is there, ignored by git: build output of its own?"),
+        b"?? " => format!("{path} is there, untracked"),
+        _ => format!("{path} was changed"),
+    })
+}
+
 /// The run a started setup is in (for those who wait on it).
 pub(crate) fn run_of(state: &State, identity: &Identity) -> Option<String> {
     match Record::read(&state.worktree(&identity.id)) {

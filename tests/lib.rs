@@ -6,6 +6,7 @@ mod harness;
 mod agents;
 mod background;
 mod bad_input;
+mod carried_times;
 mod coexistence;
 
 mod config_errors;
@@ -40,6 +41,7 @@ fn main() -> std::process::ExitCode {
             agents::tests(),
             background::tests(),
             bad_input::tests(),
+            carried_times::tests(),
             coexistence::tests(),
             config_errors::tests(),
             config_mode::tests(),

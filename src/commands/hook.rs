@@ -113,7 +113,11 @@ fn resolve(
     printer: &Printer,
 ) -> anyhow::Result<Resolution> {
     let event = event::detect(hook, &args.args, repo);
-    let resolution = resolve::resolve(repo, event, &args.args)?;
+    let mut resolution = resolve::resolve(repo, event, &args.args)?;
+    if let Resolution::Ready(plan) = &mut resolution {
+        // git has just made it: a setup now runs in a worktree nothing has used yet.
+        plan.fresh = event == Event::WorktreePostCreate;
+    }
     let has_config = !matches!(
         resolution,
         Resolution::Nothing(Absent::NoConfig | Absent::NoWorkTree)

@@ -97,8 +97,9 @@ pub(crate) struct Job {
     pub(crate) nice: bool,
     /// (background) Stops when a process of the user's waits for a lock it holds.
     pub(crate) yields: bool,
-    /// (copy) Tracked files identical to the source worktree's get its modification times.
-    pub(crate) carry_times: bool,
+    /// (copy) Tracked files identical to the source worktree's get its modification times:
+    /// always, never, or (`None`) when the job carried a tree (a build cache).
+    pub(crate) carry_times: Option<bool>,
 }
 
 /// `only:` / `skip:`: every part given must hold for the condition to hold.
@@ -280,7 +281,7 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, Vec<ConfigEr
                 skip: condition(job.skip),
                 nice: job.nice.unwrap_or(true),
                 yields: job.yields.unwrap_or(true),
-                carry_times: job.carry_times.unwrap_or(true),
+                carry_times: job.carry_times,
             });
         }
         let fail_mode = raw_event.fail_mode.unwrap_or(if name.can_veto() {

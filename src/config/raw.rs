@@ -109,8 +109,9 @@ pub(super) struct RawJob {
     /// `cargo build` waiting for the warmup's — so you never wait on a warmup (default true).
     #[serde(default, rename = "yield")]
     pub(super) yields: Option<bool>,
-    /// (copy jobs) Give each tracked file whose content equals the source worktree's the
-    /// source's modification time, so build caches carried over stay valid (default true).
+    /// (copy jobs) Give each tracked file whose bytes and mode equal the source worktree's the
+    /// source's modification time, so a build cache carried over stays valid (default: when
+    /// the job carried a directory or a glob's trees, not for single files).
     #[serde(default)]
     pub(super) carry_times: Option<bool>,
 }

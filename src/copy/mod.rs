@@ -12,6 +12,7 @@
 //! (`unmovable`); a missing source is a note, not a failure. Then the tracked files that equal
 //! the source's get its modification times, so the carried caches stay valid (`times`).
 
+mod index;
 mod outcome;
 mod place;
 mod plan;
@@ -21,14 +22,13 @@ mod tree;
 mod unmovable;
 
 use std::collections::HashSet;
-use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::CopyArgs;
+use crate::cli::{CarryTimes, CopyArgs};
 use outcome::Outcome;
 use transfer::Copier;
 use tree::Tree;
@@ -52,15 +52,18 @@ pub(crate) fn run(args: &CopyArgs) -> Result<u8> {
         .with_context(|| format!("cannot open the source worktree {}", from.display()))?;
     let dst =
         Tree::open(&to).with_context(|| format!("cannot open the worktree {}", to.display()))?;
-    let tracked = tracked_files(&to);
+    let index = index::Index::open(&to).ok().flatten();
+    let tracked = index.as_ref().map(index::Index::paths).unwrap_or_default();
     let copier = Copier {
         src: &src,
         dst: &dst,
         tracked: &tracked,
         stop: &stop,
+        venvs: std::sync::Mutex::default(),
     };
     let mut report = Report::default();
     let mut copied_any = false;
+    let mut trees = false;
     for (label, found) in items(&src, &dst, args) {
         let rels = match found {
             Ok(rels) => rels,
@@ -86,10 +89,25 @@ pub(crate) fn run(args: &CopyArgs) -> Result<u8> {
             }
         }
         copied_any |= outcome.files + outcome.symlinks > 0;
+        trees |= outcome.trees > 0 && outcome.files > 0;
         report.tell(&label, &outcome, &src.root);
     }
-    if copied_any && !args.no_carry_times {
-        carry_times(&src, &dst);
+    let wanted = match args.carry_times {
+        CarryTimes::Auto => trees,
+        CarryTimes::Always => copied_any,
+        CarryTimes::Never => false,
+    };
+    match (wanted, &args.in_use, &index) {
+        (false, _, _) => {}
+        (true, Some(why), _) => println!(
+            "tracked files: no modification times carried: this worktree was in use before its setup ran ({why}), and a file given an older time could look older than what was built from it here"
+        ),
+        (true, None, None) => {
+            println!(
+                "tracked files: no modification times carried: the worktree has no git index yet"
+            );
+        }
+        (true, None, Some(index)) => carry_times(&src, &dst, index),
     }
     report.leave_note(args.note.as_deref());
     Ok(u8::from(report.failed))
@@ -185,7 +203,7 @@ impl Report {
 
 /// Carries the tracked files' modification times into the new worktree, once per run (every
 /// copy job of a run would do the same).
-fn carry_times(src: &Tree, dst: &Tree) {
+fn carry_times(src: &Tree, dst: &Tree, index: &index::Index) {
     let run = std::env::var("DAFT_RUN").unwrap_or_default();
     let once = crate::repo::Repo::discover(&dst.root)
         .ok()
@@ -208,17 +226,10 @@ fn carry_times(src: &Tree, dst: &Tree) {
         );
         return;
     }
-    match times::carry(src, dst) {
-        Ok(carried) => {
-            println!(
-                "tracked files: {} of {} given the source worktree's modification times (same content), so carried build caches stay valid; {} differ and keep their checkout times",
-                carried.equal, carried.tracked, carried.differ
-            );
-            if let (Some(dir), false) = (&once, run.is_empty()) {
-                let _ = crate::files::write_atomically(dir.times_run(), run.as_bytes());
-            }
-        }
-        Err(err) => println!("tracked files: their modification times were not carried: {err:#}"),
+    let carried = times::carry(src, dst, index);
+    println!("{}", carried.summary());
+    if let (Some(dir), false) = (&once, run.is_empty()) {
+        let _ = crate::files::write_atomically(dir.times_run(), run.as_bytes());
     }
 }
 
@@ -271,21 +282,4 @@ pub(crate) fn sweep(root: &Path, items: &[crate::config::CopyItem]) -> usize {
         }
     }
     swept
-}
-
-/// The paths git tracks in the work tree at `root`, relative to it: never overwritten.
-fn tracked_files(root: &Path) -> HashSet<PathBuf> {
-    let Ok(out) = crate::git::command(root)
-        .args(["ls-files", "-z"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-    else {
-        return HashSet::new();
-    };
-    out.stdout
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
-        .collect()
 }

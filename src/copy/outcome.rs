@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub(super) struct Outcome {
     pub(super) files: u64,
     pub(super) symlinks: u64,
+    /// Directories carried whole (a build cache, `node_modules`), or made to hold what was
+    /// carried: a tree, not single files.
+    pub(super) trees: u64,
     /// Files linked to a file copied before, as they were in the source.
     pub(super) hard_links: u64,
     pub(super) cloned: u64,
@@ -37,6 +40,7 @@ impl Outcome {
     pub(super) fn add(&mut self, other: Outcome) {
         self.files += other.files;
         self.symlinks += other.symlinks;
+        self.trees += other.trees;
         self.hard_links += other.hard_links;
         self.cloned += other.cloned;
         self.copied += other.copied;

@@ -43,6 +43,8 @@ pub(super) struct Copier<'a> {
     /// Paths git tracks in the new worktree: never written.
     pub(super) tracked: &'a HashSet<PathBuf>,
     pub(super) stop: &'a AtomicBool,
+    /// Directories of the source looked at for a virtual environment, and what was found.
+    pub(super) venvs: Mutex<HashMap<PathBuf, Option<String>>>,
 }
 
 impl Copier<'_> {
@@ -61,14 +63,15 @@ impl Copier<'_> {
         let src_parent = self.src.dir_at(parent)?;
         let meta = src_parent.symlink_metadata(name)?;
         let kind = meta.file_type();
-        let dst_parent = self.make_parents(parent)?;
+        // A tree that cannot move is refused however it is named: whole, or a part of it.
+        if let Some(problem) = self.in_venv(if kind.is_dir() { rel } else { parent }) {
+            outcome.unmovable = Some(problem);
+            return Ok(());
+        }
+        let dst_parent = self.make_parents(parent, outcome)?;
         if kind.is_dir() {
-            let src = src_parent.open_dir_nofollow(name)?;
-            if let Some(problem) = unmovable::venv(&src, rel) {
-                outcome.unmovable = Some(problem);
-                return Ok(());
-            }
-            drop((src, dst_parent));
+            drop(dst_parent);
+            outcome.trees += 1;
             let scan = Scan::for_tree(self.src, rel);
             return self.copy_tree(rel, &scan, outcome);
         }
@@ -98,15 +101,35 @@ impl Copier<'_> {
         Ok(())
     }
 
+    /// Why `rel` (a directory of the source) or one of the directories it is in cannot be
+    /// copied, if it is (in) a Python virtual environment. Looked up once per directory.
+    fn in_venv(&self, rel: &Path) -> Option<String> {
+        let mut seen = self.venvs.lock().ok()?;
+        for at in rel.ancestors().filter(|at| !at.as_os_str().is_empty()) {
+            let found = seen.entry(at.to_owned()).or_insert_with(|| {
+                self.src
+                    .dir_at(at)
+                    .ok()
+                    .and_then(|dir| unmovable::venv(&dir, at))
+            });
+            if let Some(problem) = found {
+                return Some(problem.clone());
+            }
+        }
+        None
+    }
+
     /// The new worktree's directories that hold `parent`, made as the source's where missing.
-    fn make_parents(&self, parent: &Path) -> io::Result<Dir> {
+    fn make_parents(&self, parent: &Path, outcome: &mut Outcome) -> io::Result<Dir> {
         let mut at = PathBuf::new();
         let mut dir = self.dst.dir.try_clone()?;
         for part in parent.components() {
             at.push(part);
             let mode = self.src.dir_at(&at)?.dir_metadata()?.mode();
             let name = Path::new(part.as_os_str());
-            tree::make_dir(&dir, name, mode)?;
+            if tree::make_dir(&dir, name, mode)? {
+                outcome.trees += 1;
+            }
             dir = dir.open_dir_nofollow(name).map_err(|err| {
                 io::Error::new(
                     err.kind(),

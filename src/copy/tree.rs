@@ -39,14 +39,15 @@ impl Tree {
     }
 }
 
-/// Makes directory `name` in `dir` with `mode` (an existing one is fine).
-pub(super) fn make_dir(dir: &Dir, name: &Path, mode: u32) -> io::Result<()> {
+/// Makes directory `name` in `dir` with `mode` (an existing one is fine); says whether it
+/// made it.
+pub(super) fn make_dir(dir: &Dir, name: &Path, mode: u32) -> io::Result<bool> {
     use cap_std::fs::DirBuilderExt as _;
     let mut builder = cap_std::fs::DirBuilder::new();
     builder.mode(mode & 0o7777);
     match dir.create_dir_with(name, &builder) {
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        other => other,
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        other => other.map(|()| true),
     }
 }
 
