@@ -42,7 +42,15 @@ fn filled_temp_in(dir: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTe
     Ok(file)
 }
 
-/// Removes `path`; one that is already gone is fine.
+/// Removes the directory at `path` and all it holds; one that is not there is fine.
+pub(crate) fn remove_dir_all_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the file at `path`; one that is not there is fine.
 pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match fs::remove_file(path) {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
@@ -64,4 +72,47 @@ pub(crate) fn open_lock(path: &Path) -> Result<File> {
     lock.lock()
         .with_context(|| format!("cannot lock {}", path.display()))?;
     Ok(lock)
+}
+
+/// A path in a JSON record, byte for byte: a string where it is UTF-8, else its bytes.
+pub(crate) mod json_path {
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    fn form(path: &std::path::Path) -> Form {
+        match path.to_str() {
+            Some(text) => Form::Text(text.to_owned()),
+            None => Form::Bytes(path.as_os_str().as_bytes().to_vec()),
+        }
+    }
+
+    fn path(form: Form) -> PathBuf {
+        match form {
+            Form::Text(text) => PathBuf::from(text),
+            Form::Bytes(bytes) => PathBuf::from(std::ffi::OsString::from_vec(bytes)),
+        }
+    }
+
+    #[allow(clippy::ref_option)] // serde's `with` hands over `&Option<_>`
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<PathBuf>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.as_deref().map(form).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<PathBuf>, D::Error> {
+        Ok(Option::<Form>::deserialize(d)?.map(path))
+    }
 }

@@ -361,6 +361,13 @@ fn copy_by_hand(
     }
 }
 
+/// A path that names the current directory of whichever process resolves it (Linux's
+/// `/proc/self/cwd`); `None` where the system has none.
+pub(crate) fn own_cwd_link() -> Option<std::path::PathBuf> {
+    let link = std::path::Path::new("/proc/self/cwd");
+    link.exists().then(|| link.to_owned())
+}
+
 /// This daft's own executable, to start more of itself (a supervisor, a copy): its path, or,
 /// when that file was replaced while it runs (an upgrade), `/proc/self/exe`, which still
 /// names what runs.

@@ -108,9 +108,13 @@ fn a_deleted_or_upgraded_binary_blocks_nothing_and_jobs_still_run() {
         .git(&["config", "hook.daft-pre-commit.command"])
         .ok()
         .stdout();
+    // Outside the repository, in a directory of the user's: moving the repository breaks nothing.
+    let command = std::path::PathBuf::from(command.trim());
     assert!(
-        command.trim().ends_with(".git/daft/bin/pre-commit"),
-        "{command}"
+        command.starts_with(repo.home().join(".local/share/daft/repos"))
+            && command.ends_with("bin/pre-commit"),
+        "{}",
+        command.display()
     );
     // The binary deleted: nothing breaks, and the jobs still run.
     std::fs::remove_file(&copy).unwrap();
@@ -120,12 +124,12 @@ fn a_deleted_or_upgraded_binary_blocks_nothing_and_jobs_still_run() {
     // Upgraded (another file at its path): the next hook call follows it.
     std::fs::copy(crate::common::DAFT, &copy).unwrap();
     repo.git(&["commit", "-q", "--allow-empty", "-m", "y"]).ok();
-    let linked = std::fs::metadata(repo.common_dir().join("daft/bin/daft")).unwrap();
+    let linked = std::fs::metadata(command.with_file_name("daft")).unwrap();
     assert_eq!(linked.ino(), std::fs::metadata(&copy).unwrap().ino());
     assert_eq!(read(&repo.path("lint.log")), "linted\nlinted\n");
     repo.run_in(&repo.root, copy.to_str().unwrap(), &["uninstall"])
         .ok();
-    assert!(!repo.common_dir().join("daft/bin").exists());
+    assert!(!command.parent().unwrap().exists());
 }
 
 fn a_global_install_registers_each_clone_s_events_in_that_clone() {

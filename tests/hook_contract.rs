@@ -87,12 +87,17 @@ fn a_repository_under_a_non_utf8_directory_works_and_says_why_jobs_cannot() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(read(&log), "ran\n");
-    // One hooks directory, under the real (non-UTF-8) path.
+    // One hooks directory, outside the repository (in the user's data directory), whose
+    // record names the repository's real (non-UTF-8) path.
     let hooks_path = git(&root, &["config", "core.hooksPath"]).stdout;
+    let hooks_path = Path::new(std::ffi::OsStr::from_bytes(hooks_path.trim_ascii_end()));
     assert!(
-        hooks_path.starts_with(odd.as_os_str().as_bytes()),
-        "{hooks_path:?}"
+        hooks_path.starts_with(repo.home().join(".local/share/daft/repos")),
+        "{}",
+        hooks_path.display()
     );
+    let owner = std::fs::read(hooks_path.parent().unwrap().join("repository")).unwrap();
+    assert!(owner.starts_with(odd.as_os_str().as_bytes()), "{owner:?}");
     let out = git(&root, &["worktree", "add", "-q", "../wt", "-b", "wt"]);
     assert!(
         out.status.success(),

@@ -45,6 +45,13 @@ fn the_repositorys_own_hooks_still_run_with_the_same_arguments() {
         "config restored byte for byte"
     );
     assert!(!repo.common_dir().join("daft/hooks").exists());
+    assert!(
+        !repo
+            .home()
+            .join(".local/share/daft/repos")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+    );
 }
 
 fn a_previous_core_hooks_path_keeps_running_and_is_restored() {
@@ -80,11 +87,7 @@ fn a_previous_hook_that_daft_does_not_shim_by_default_is_kept() {
         &format!("echo \"$1\" >> '{}'", log.display()),
     );
     let repo = repo.install_hooks_path();
-    assert!(
-        repo.common_dir()
-            .join("daft/hooks/reference-transaction")
-            .exists()
-    );
+    assert!(repo.hooks_dir().join("reference-transaction").exists());
     repo.git(&["branch", "kept"]).ok();
     assert!(read(&log).contains("committed"));
 }
@@ -221,7 +224,7 @@ fn a_config_that_does_not_name_the_event_costs_nothing_and_says_nothing() {
 
 fn a_user_s_own_file_in_daft_s_hooks_directory_is_never_lost() {
     let repo = TestRepo::new().install_hooks_path();
-    let dir = repo.common_dir().join("daft/hooks");
+    let dir = repo.hooks_dir();
     let log = repo.path("mine.log");
     // A hook of the user's, written straight into daft's directory, and a note.
     hook(

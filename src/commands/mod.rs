@@ -95,6 +95,11 @@ fn tell_once() {
     }
     let state = State::of(&repo.common_dir);
     let printer = Printer::stderr();
+    match crate::install::mend(&repo) {
+        Ok(Some(said)) => printer.notice(&said),
+        Ok(None) => {}
+        Err(err) => printer.warn(&format!("cannot bring daft's install in line: {err:#}")),
+    }
     if let Err(err) = crate::install::shims::sync(&state, false) {
         printer.warn(&format!("cannot bring daft's shims in line: {err:#}"));
     }

@@ -76,8 +76,20 @@ pub(crate) fn refresh(repo: &Repo) -> Result<()> {
         .collect();
     // post-checkout is the install's own registration, in its own scope.
     let base = (!target.global).then_some(Hook::PostCheckout);
+    // A global install's registrations in this clone may outlive it (`daft uninstall
+    // --global` may not find the clone again): they check that daft is there first.
+    let reach = if target.global {
+        config_hooks::Reach::Guarded
+    } else {
+        config_hooks::Reach::Direct
+    };
+    let mut registers = false;
     for hook in hooks.iter().filter(|hook| **hook != Hook::PostCheckout) {
-        config_hooks::register(&dir, "--local", &target.daft_dir, &bin, *hook)?;
+        config_hooks::register(&dir, "--local", &target.place, &bin, *hook, reach)?;
+        registers = true;
+    }
+    if target.global && registers {
+        super::place::note_clone(&repo.common_dir, true)?;
     }
     for stale in registered.iter().filter(|name| {
         let hook = Hook::parse(name);

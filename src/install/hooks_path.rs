@@ -1,5 +1,5 @@
-//! Hooks-path mode: a shim for every git hook name in a directory of daft's own, and
-//! `core.hooksPath` pointed at it. Each shim runs the hook that was in effect before daft (the
+//! Hooks-path mode: a shim for every git hook name in a directory of daft's own (outside the
+//! repository: `place`), and `core.hooksPath` pointed at it. Each shim runs the hook that was in effect before daft (the
 //! previous `core.hooksPath`, wherever it was set, or git's own hooks directory), so a hook
 //! added there later runs too. Files another tool writes into daft's directory are adopted —
 //! moved aside and run after the previous hook — and every file daft did not write goes back
@@ -12,8 +12,8 @@ use anyhow::{Context as _, Result};
 
 use super::setting::{Setting, effective, expand_home};
 use super::{Mode, Record, Target, foreign, shims};
+use crate::git;
 use crate::shim::{PASS_THROUGH, is_ours};
-use crate::{env, git};
 
 pub(super) struct Installed {
     pub(super) lines: Vec<String>,
@@ -21,29 +21,53 @@ pub(super) struct Installed {
 }
 
 /// Where a pass-through link for `name` points: the previous hook, found from where git runs
-/// hooks for it (receive-pack runs them in the git dir).
+/// hooks for it (receive-pack runs them in the git dir), through the running process's own
+/// directory where the system names it (Linux's `/proc/self/cwd`), so the link follows the
+/// repository wherever it moves; elsewhere, the repository's hooks directory where it is now.
 fn pass_through_target(target: &Target, chain: Option<&str>, name: &str) -> PathBuf {
-    match chain {
-        Some(dir) if Path::new(dir).is_absolute() => Path::new(dir).join(name),
-        Some(dir) => Path::new("/proc/self/cwd").join(dir).join(name),
-        None if !target.global => Path::new("../../hooks").join(name),
-        None => Path::new("/proc/self/cwd/hooks").join(name),
+    let cwd = crate::sys::own_cwd_link();
+    match (chain, cwd) {
+        (Some(dir), _) if Path::new(dir).is_absolute() => Path::new(dir).join(name),
+        (Some(dir), Some(cwd)) => cwd.join(dir).join(name),
+        (None, Some(cwd)) => cwd.join("hooks").join(name),
+        (Some(dir), None) => target.dir.join(dir).join(name),
+        (None, None) => target
+            .common_dir()
+            .unwrap_or(&target.dir)
+            .join("hooks")
+            .join(name),
     }
 }
 
 /// Installs (or refreshes) the shims. `existing` is this scope's hooks-path record, if daft
 /// was installed so before.
-pub(super) fn install(target: &Target, bin: &Path, existing: Option<&Record>) -> Result<Installed> {
+pub(super) fn install(
+    target: &Target,
+    bin: &Path,
+    existing: Option<&Record>,
+    key: Option<String>,
+) -> Result<Installed> {
     let ours = target.hooks_dir();
     let ours_text = ours.to_string_lossy().into_owned();
     let mut lines = Vec::new();
     let raw = git::config_get(&target.dir, &[target.scope(), "--get", "core.hooksPath"])?;
     let already = raw.as_deref() == Some(ours_text.as_str());
-    let before = effective(&target.dir, &[])?.filter(|setting| setting.value != ours_text);
+    // daft's own directory, wherever an earlier install put it (gone, if the repository
+    // moved since), is never the hooks that ran before daft.
+    let before = effective(&target.dir, &[])?.filter(|setting| !is_daft(target, &setting.value));
     // Re-installing over daft's own setting keeps what was recorded the first time.
     let (previous, chain) = match existing {
-        Some(record) if already => (record.previous.clone(), record.chain.clone()),
-        _ => (raw.clone(), chain_dir(target, before.as_ref())),
+        Some(record) if raw.as_deref().is_some_and(|raw| is_daft(target, raw)) => (
+            record.previous.clone(),
+            record
+                .chain
+                .as_deref()
+                .map(|chain| moved_along(target, record, chain)),
+        ),
+        _ => (
+            raw.clone().filter(|raw| !is_daft(target, raw)),
+            chain_dir(target, before.as_ref()),
+        ),
     };
     fs::create_dir_all(&ours).with_context(|| format!("cannot create {}", ours.display()))?;
     lines.extend(foreign::adopt(target)?);
@@ -56,6 +80,8 @@ pub(super) fn install(target: &Target, bin: &Path, existing: Option<&Record>) ->
         chain: chain.clone(),
         config_file: global_config_file(target)?,
         partial,
+        key,
+        common_dir: target.common_dir().map(Path::to_owned),
     })?;
     if already {
         lines.push(format!("refreshed the shims in {}", ours.display()));
@@ -120,26 +146,37 @@ fn chain_dir(target: &Target, before: Option<&Setting>) -> Option<String> {
     Some(expand_home(&before.value))
 }
 
+/// `chain` (an absolute directory), moved along with the repository where it was inside it.
+fn moved_along(target: &Target, record: &Record, chain: &str) -> String {
+    let roots = record
+        .common_dir
+        .as_deref()
+        .and_then(Path::parent)
+        .zip(target.common_dir().and_then(Path::parent));
+    match roots {
+        Some((was, now)) if was != now && !Path::new(chain).exists() => {
+            Path::new(chain).strip_prefix(was).map_or_else(
+                |_| chain.to_owned(),
+                |rel| now.join(rel).to_string_lossy().into_owned(),
+            )
+        }
+        _ => chain.to_owned(),
+    }
+}
+
+/// Whether the `core.hooksPath` value `value` is daft's own directory: this install's, or one
+/// an earlier install made (inside the repository, since moved: gone).
+fn is_daft(target: &Target, value: &str) -> bool {
+    let path = Path::new(&*expand_home(value)).to_owned();
+    path == target.hooks_dir() || super::place::is_daft_hooks_dir(&target.dir.join(&path))
+}
+
 /// The file `git config --global` writes to, and whether it exists now.
 fn global_config_file(target: &Target) -> Result<Option<(PathBuf, bool)>> {
     if !target.global {
         return Ok(None);
     }
-    let file = if let Some(file) = std::env::var_os("GIT_CONFIG_GLOBAL") {
-        PathBuf::from(file)
-    } else {
-        let home = env::home()?.join(".gitconfig");
-        let xdg = std::env::var_os("XDG_CONFIG_HOME").map_or_else(
-            || env::home().map(|h| h.join(".config")),
-            |d| Ok(PathBuf::from(d)),
-        )?;
-        let xdg = xdg.join("git").join("config");
-        if !home.exists() && xdg.exists() {
-            xdg
-        } else {
-            home
-        }
-    };
+    let file = super::place::global_config_file()?;
     let exists = file.exists();
     Ok(Some((file, exists)))
 }
@@ -165,12 +202,19 @@ fn write_shims(target: &Target, bin: &Path, chain: Option<&str>, partial: bool) 
     shims::write(&dir, &text, &shims::needed(target, chain, partial))
 }
 
-pub(super) fn uninstall(target: &Target, record: Option<&Record>) -> Result<Vec<String>> {
+/// Puts `core.hooksPath` back as it was before daft (git's config only: the files go once
+/// nothing points at them). Returns what it did, and the value to put back if a later step
+/// fails.
+pub(super) fn restore_setting(
+    target: &Target,
+    record: Option<&Record>,
+) -> Result<(Vec<String>, Option<String>)> {
     let ours = target.hooks_dir();
-    let ours_text = ours.to_string_lossy().into_owned();
     let mut lines = Vec::new();
     let raw = git::config_get(&target.dir, &[target.scope(), "--get", "core.hooksPath"])?;
-    if raw.as_deref() == Some(ours_text.as_str()) {
+    let mut undo = None;
+    if let Some(value) = raw.as_deref().filter(|raw| is_daft(target, raw)) {
+        undo = Some(value.to_owned());
         let previous = record.and_then(|r| r.previous.clone());
         let mut cmd = git::command(&target.dir);
         cmd.args(["config", target.scope()]);
@@ -204,10 +248,23 @@ pub(super) fn uninstall(target: &Target, record: Option<&Record>) -> Result<Vec<
             "core.hooksPath is now {value}, not daft's; left it alone"
         ));
     }
-    if ours.exists() || target.adopted_dir().exists() {
-        lines.extend(foreign::return_files(target)?);
+    Ok((lines, undo))
+}
+
+/// Sets `core.hooksPath` to `value` again (a failed uninstall's undo).
+pub(super) fn put_back(target: &Target, value: &str) {
+    let _ = git::command(&target.dir)
+        .args(["config", target.scope(), "core.hooksPath", value])
+        .stdin(std::process::Stdio::null())
+        .output();
+}
+
+/// Puts the files of daft's hooks directories where git looks for them now.
+pub(super) fn return_files(target: &Target) -> Result<Vec<String>> {
+    if target.hooks_dir().exists() || target.adopted_dir().exists() {
+        return foreign::return_files(target);
     }
-    Ok(lines)
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Config mode's way in, at no cost: git runs `<daft dir>/bin/<hook>` itself, without a shell.
+//! Config mode's way in, at no cost: git runs `<place>/bin/<hook>` itself, without a shell.
 //! That name is a symlink to `<daft dir>/bin/daft`, a hard link of the installed binary: one
 //! that is deleted (`cargo uninstall`) or replaced (an upgrade) leaves this one working, so
 //! no guard is needed in front of it — the guard (`sh -c 'if [ -x …'`) cost more than daft
@@ -15,14 +15,14 @@ use std::path::{Path, PathBuf};
 
 use crate::event::Hook;
 
-fn bin_dir(daft_dir: &Path) -> PathBuf {
-    daft_dir.join("bin")
+fn bin_dir(place: &Path) -> PathBuf {
+    place.join("bin")
 }
 
 /// The command to register for `hook`: the linked name, when it can be made and git will
 /// run it without a shell.
-pub(super) fn command(daft_dir: &Path, bin: &Path, hook: Hook) -> Option<PathBuf> {
-    let dir = bin_dir(daft_dir);
+pub(super) fn command(place: &Path, bin: &Path, hook: Hook) -> Option<PathBuf> {
+    let dir = bin_dir(place);
     let path = dir.join(hook.name());
     let plain = path
         .as_os_str()
@@ -85,8 +85,8 @@ pub(crate) fn follow_upgrade(argv0: &Path) {
 }
 
 /// Takes the linked names away (uninstall).
-pub(super) fn remove(daft_dir: &Path) -> std::io::Result<()> {
-    match fs::remove_dir_all(bin_dir(daft_dir)) {
+pub(super) fn remove(place: &Path) -> std::io::Result<()> {
+    match fs::remove_dir_all(bin_dir(place)) {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
     }

@@ -15,6 +15,7 @@ pub(crate) mod events;
 mod foreign;
 pub(crate) mod hooks_path;
 pub(crate) mod link;
+pub(crate) mod place;
 pub(crate) mod setting;
 pub(crate) mod shims;
 pub(crate) mod status;
@@ -53,12 +54,17 @@ impl Mode {
 }
 
 /// Where an install lives and which git config it changes.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) global: bool,
     /// Where git commands for this scope run.
     pub(crate) dir: PathBuf,
-    /// daft's own directory for this scope: `<common>/daft` or `$XDG_DATA_HOME/daft`.
+    /// daft's own directory for this scope: `<common>/daft` or `$XDG_DATA_HOME/daft`; its
+    /// install record is there.
     pub(crate) daft_dir: PathBuf,
+    /// Where the files git runs are (shims, linked names, adopted hooks): outside the
+    /// repository for a repository install, so moving it breaks nothing (see `place`).
+    pub(crate) place: PathBuf,
 }
 
 /// What an install did, and whether git will actually call daft afterwards.
@@ -75,7 +81,7 @@ pub(crate) struct Record {
     #[serde(default)]
     pub(crate) mode: Mode,
     /// The binary git runs.
-    #[serde(default)]
+    #[serde(default, with = "crate::files::json_path")]
     pub(crate) bin: Option<PathBuf>,
     /// (hooks-path) core.hooksPath in this scope's own config file before daft; `None`: unset.
     #[serde(default)]
@@ -89,6 +95,14 @@ pub(crate) struct Record {
     /// (hooks-path) Only the hook names with something behind them are shimmed (`shims`).
     #[serde(default)]
     pub(crate) partial: bool,
+    /// (a repository install) The key of its directory of the user's (`place`); none for an
+    /// install an older daft made inside the repository.
+    #[serde(default)]
+    pub(crate) key: Option<String>,
+    /// (a repository install) Where the clone's git common dir was when daft last installed
+    /// there: another place now means the repository moved.
+    #[serde(default, with = "crate::files::json_path")]
+    pub(crate) common_dir: Option<PathBuf>,
 }
 
 impl Target {
@@ -99,32 +113,56 @@ impl Target {
 
     /// `repo` itself.
     pub(crate) fn of(repo: &crate::repo::Repo) -> Self {
-        Self {
-            global: false,
-            dir: repo
-                .work_tree
+        Self::local(
+            repo.work_tree
                 .clone()
                 .unwrap_or_else(|| repo.common_dir.clone()),
-            daft_dir: repo.common_dir.join("daft"),
-        }
+            repo.common_dir.join("daft"),
+        )
     }
 
     /// The repository install whose files are in `state` (git commands run in its common dir).
     pub(crate) fn at(state: &crate::state::State) -> Self {
-        Self {
+        Self::local(state.common_dir().to_owned(), state.root().to_owned())
+    }
+
+    fn local(dir: PathBuf, daft_dir: PathBuf) -> Self {
+        let mut target = Self {
             global: false,
-            dir: state.common_dir().to_owned(),
-            daft_dir: state.root().to_owned(),
+            dir,
+            place: daft_dir.clone(),
+            daft_dir,
+        };
+        if let Ok(Some(Record { key: Some(key), .. })) = target.read_record()
+            && let Ok(place) = place::keyed(&key)
+        {
+            target.place = place;
         }
+        target
     }
 
     /// Every repository of this user.
     pub(crate) fn global() -> Result<Self> {
+        let daft_dir = env::data_dir()?;
         Ok(Self {
             global: true,
             dir: env::home()?,
-            daft_dir: env::data_dir()?,
+            place: daft_dir.clone(),
+            daft_dir,
         })
+    }
+
+    /// The clone's git common dir (a repository install).
+    pub(crate) fn common_dir(&self) -> Option<&Path> {
+        (!self.global).then(|| self.daft_dir.parent()).flatten()
+    }
+
+    /// The config file this scope's `git config` changes.
+    pub(crate) fn config_file(&self) -> Result<PathBuf> {
+        match self.common_dir() {
+            Some(common) => Ok(common.join("config")),
+            None => place::global_config_file(),
+        }
     }
 
     /// `--local` or `--global`.
@@ -133,12 +171,12 @@ impl Target {
     }
 
     pub(crate) fn hooks_dir(&self) -> PathBuf {
-        self.daft_dir.join("hooks")
+        self.place.join("hooks")
     }
 
     /// Where hooks other tools wrote into daft's hooks directory are kept, still running.
     pub(crate) fn adopted_dir(&self) -> PathBuf {
-        self.daft_dir.join("adopted")
+        self.place.join("adopted")
     }
 
     fn record_path(&self) -> PathBuf {
@@ -188,23 +226,39 @@ pub(crate) fn choose_mode(requested: Option<Mode>) -> Result<(Mode, String)> {
 }
 
 /// Installs daft for `target` in `mode`; `bin` is what git runs. Idempotent; switching modes
-/// takes the other mode out first.
+/// takes the other mode out first, and so does an install an older daft made inside the
+/// repository (its files move out, see `place`).
 pub(crate) fn install(target: &Target, bin: &Path, mode: Mode, why: String) -> Result<Report> {
-    let existing = target.read_record().ok().flatten();
+    place::await_config_lock(&target.config_file()?)?;
+    let mut existing = target.read_record().ok().flatten();
     let mut report = Report::default();
     report.lines.push(why);
-    if let Some(existing) = &existing
-        && existing.mode != mode
-    {
+    let inside = !target.global && existing.as_ref().is_some_and(|r| r.key.is_none());
+    if existing.as_ref().is_some_and(|r| r.mode != mode || inside) {
         let out = uninstall(target)?;
         report.lines.extend(out.lines);
+        existing = None;
     }
+    let mut target = target.clone();
+    let mut key = None;
+    if let Some(common) = target.common_dir().map(Path::to_owned) {
+        let chosen = existing
+            .as_ref()
+            .and_then(|r| r.key.clone())
+            .unwrap_or_else(|| place::new_key(&common));
+        target.place = place::keyed(&chosen)?;
+        place::note_owner(&target.place, &common)?;
+        key = Some(chosen);
+    }
+    let target = &target;
     match mode {
         Mode::Config => {
             config_hooks::register_base(target, bin)?;
             target.write_record(&Record {
                 mode,
                 bin: Some(bin.to_owned()),
+                key,
+                common_dir: target.common_dir().map(Path::to_owned),
                 ..Record::default()
             })?;
             report.lines.push(format!(
@@ -216,7 +270,7 @@ pub(crate) fn install(target: &Target, bin: &Path, mode: Mode, why: String) -> R
         }
         Mode::HooksPath => {
             let existing = existing.filter(|record| record.mode == Mode::HooksPath);
-            let out = hooks_path::install(target, bin, existing.as_ref())?;
+            let out = hooks_path::install(target, bin, existing.as_ref(), key)?;
             report.lines.extend(out.lines);
             report.shadowed = out.shadowed;
         }
@@ -231,9 +285,51 @@ pub(crate) fn install(target: &Target, bin: &Path, mode: Mode, why: String) -> R
     Ok(report)
 }
 
-/// Takes daft out of `target`: restores git's config as it was, returns every file daft did
-/// not write to where it belongs, and says what it could not restore.
+/// Brings a repository install back in line where it needs it, saying so: the repository moved
+/// since (its records, and a hooks directory before daft's that was inside it), or an older
+/// daft installed inside the repository (its files move out, so a move can never break git's
+/// hooks). Only what daft put in git's config changes. For the first daft command there.
+pub(crate) fn mend(repo: &crate::repo::Repo) -> Result<Option<String>> {
+    let target = Target::of(repo);
+    let Ok(Some(record)) = target.read_record() else {
+        return Ok(None);
+    };
+    let moved = record
+        .common_dir
+        .as_deref()
+        .filter(|was| *was != repo.common_dir)
+        .map(Path::to_owned);
+    let inside = record.key.is_none();
+    if moved.is_none() && !inside {
+        return Ok(None);
+    }
+    let bin = match record.bin.clone().filter(|bin| crate::sys::executable(bin)) {
+        Some(bin) => bin,
+        None => std::env::current_exe().context("cannot find daft's own executable")?,
+    };
+    let mode = record.mode;
+    install(&target, &bin, mode, String::new())?;
+    let place = Target::of(repo).place;
+    Ok(Some(match moved {
+        Some(was) => format!(
+            "this repository moved (its git directory was {}); daft brought its records along ({} mode, files in {})",
+            was.display(),
+            mode.word(),
+            place.display()
+        ),
+        None => format!(
+            "daft moved the files git runs out of the repository, to {}, so moving or renaming the repository keeps git's hooks working",
+            place.display()
+        ),
+    }))
+}
+
+/// Takes daft out of `target`, all or nothing: git's config first — every registration and
+/// `core.hooksPath` as it was, or, when git refuses a step, what was done put back and an
+/// error — then daft's files, once nothing in git's config points at them; every file daft
+/// did not write goes back where it belongs.
 pub(crate) fn uninstall(target: &Target) -> Result<Report> {
+    place::await_config_lock(&target.config_file()?)?;
     let mut report = Report::default();
     let record = match target.read_record() {
         Ok(record) => record,
@@ -244,23 +340,88 @@ pub(crate) fn uninstall(target: &Target) -> Result<Report> {
             None
         }
     };
-    report.lines.extend(config_hooks::unregister_all(target)?);
-    // A global install registers each clone's own events in that clone: clean up the one
-    // we are in (others keep theirs until `daft uninstall` there, and say so in doctor).
-    if target.global
-        && let Ok(cwd) = std::env::current_dir()
-        && let Ok(here) = Target::repo(&cwd)
-        && matches!(here.read_record(), Ok(None))
-    {
-        report.lines.extend(config_hooks::unregister_all(&here)?);
+    let taken = config_hooks::take_out(&target.dir, target.scope())?;
+    let (lines, undo) = match hooks_path::restore_setting(target, record.as_ref()) {
+        Ok(done) => done,
+        Err(err) => {
+            config_hooks::put_back(&target.dir, target.scope(), &taken);
+            return Err(err.context("daft changed nothing"));
+        }
+    };
+    report
+        .lines
+        .extend(config_hooks::said(&taken, target.scope()));
+    report.lines.extend(lines);
+    let files = (|| -> Result<Vec<String>> {
+        let mut lines = hooks_path::return_files(target)?;
+        link::remove(&target.place)?;
+        if target.place != target.daft_dir {
+            // The repository's own directory of the user's: nothing else is in it.
+            crate::files::remove_dir_all_if_present(&target.place)?;
+        }
+        crate::files::remove_if_present(&target.record_path())?;
+        lines.retain(|line| !line.is_empty());
+        Ok(lines)
+    })();
+    match files {
+        Ok(lines) => report.lines.extend(lines),
+        Err(err) => {
+            if let Some(value) = &undo {
+                hooks_path::put_back(target, value);
+            }
+            config_hooks::put_back(&target.dir, target.scope(), &taken);
+            return Err(err.context(
+                "daft's files could not be removed, so git's config was put back as it was",
+            ));
+        }
     }
-    let out = hooks_path::uninstall(target, record.as_ref())?;
-    report.lines.extend(out);
-    crate::files::remove_if_present(&target.record_path())?;
-    if report.lines.is_empty() {
+    if target.global {
+        report.lines.extend(unregister_clones());
+    } else if let Some(common) = target.common_dir() {
+        let _ = place::note_clone(common, false);
+    }
+    if report.lines.is_empty() && record.is_none() {
         report
             .lines
             .push("daft is not installed here; nothing to do".into());
     }
     Ok(report)
+}
+
+/// A global install registers the events each clone's trusted configs name in that clone's
+/// own config: takes those out wherever the clone is still found (and has no install of its
+/// own). Those not reached do nothing once daft is gone (they check for it first).
+fn unregister_clones() -> Vec<String> {
+    let mut lines = Vec::new();
+    for common in place::known_clones() {
+        let Ok(repo) = crate::repo::Repo::discover(&common) else {
+            lines.push(format!(
+                "{} is gone (moved or deleted?): daft's registrations there, if any, do nothing now and say how to remove them",
+                common.display()
+            ));
+            let _ = place::note_clone(&common, false);
+            continue;
+        };
+        let here = Target::of(&repo);
+        if matches!(here.read_record(), Ok(Some(_))) {
+            continue; // its own install keeps them
+        }
+        let taken = place::await_config_lock(&common.join("config"))
+            .and_then(|()| config_hooks::take_out(&here.dir, "--local"));
+        match taken {
+            Ok(taken) => {
+                lines.extend(
+                    config_hooks::said(&taken, "--local")
+                        .into_iter()
+                        .map(|line| format!("{line} of {}", common.display())),
+                );
+                let _ = place::note_clone(&common, false);
+            }
+            Err(err) => lines.push(format!(
+                "left daft's registrations in {}: {err:#}; they do nothing now and say how to remove them",
+                common.display()
+            )),
+        }
+    }
+    lines
 }

@@ -138,8 +138,10 @@ pub(crate) fn sync(state: &State, force: bool) -> Result<()> {
     let stamp = state.shims_synced();
     let since = stamp.symlink_metadata().and_then(|m| m.modified()).ok();
     let chain = record.chain.as_deref();
+    // Followed where it is a link (`.git/hooks` → a committed `.githooks/`): what counts is
+    // the directory's time, where a new hook shows.
     let changed = |dir: &Path| {
-        dir.symlink_metadata()
+        dir.metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|at| since.is_none_or(|since| at > since))
     };

@@ -44,12 +44,71 @@ impl Finding {
 pub(crate) fn unhooked(repo: &Repo) -> Option<Finding> {
     let (target, record) = events::install_in_effect(repo)?;
     let dir = run_dir(repo);
-    match record.mode {
-        Mode::Config => config_mode(&dir, &target).into_iter().find(|f| !f.ok),
-        Mode::HooksPath => hooks_path_mode(&dir, &target, &record)
-            .into_iter()
-            .find(|f| !f.ok),
+    let mode = match record.mode {
+        Mode::Config => config_mode(&dir, &target),
+        Mode::HooksPath => hooks_path_mode(&dir, &target, &record),
+    };
+    whereabouts(repo, &target, &record)
+        .into_iter()
+        .chain(mode)
+        .find(|f| !f.ok)
+}
+
+/// Whether what git was given still exists where the repository is now: it moved since daft
+/// was installed, daft's files are inside it (an older daft's install), or the hooks that ran
+/// before daft are gone.
+fn whereabouts(repo: &Repo, target: &Target, record: &super::Record) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if target.global {
+        return out;
     }
+    if let Some(was) = record
+        .common_dir
+        .as_deref()
+        .filter(|was| *was != repo.common_dir)
+    {
+        out.push(Finding::bad(
+            format!(
+                "this repository moved: daft was installed when its git directory was {}",
+                was.display()
+            ),
+            "daft install (brings daft's records along; git's hooks kept working)".into(),
+        ));
+    }
+    if record.key.is_none() {
+        out.push(Finding::bad(
+            format!(
+                "daft's hooks are inside the repository ({}), as an older daft installed them: moving or renaming the repository would leave git running hooks that are gone",
+                target.place.display()
+            ),
+            "daft install (moves them to a directory of yours that stays put)".into(),
+        ));
+    }
+    if let Some(chain) = record
+        .chain
+        .as_deref()
+        .filter(|c| Path::new(c).is_absolute())
+        && !Path::new(chain).is_dir()
+    {
+        out.push(Finding::bad(
+            format!(
+                "the hooks that ran before daft were in {chain}, which is gone: they no longer run"
+            ),
+            "daft install (finds them where the repository is now, or forgets the directory)"
+                .into(),
+        ));
+    }
+    out
+}
+
+/// Whether the registered command `command` can run: a path git runs directly must be there
+/// (a guarded shell line is fine either way).
+fn runnable(command: &str) -> bool {
+    let plain = !command.contains([
+        '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', ' ', '\t', '\n', '*', '?',
+        '[', '#', '~', '=', '%',
+    ]);
+    !plain || crate::sys::executable(Path::new(command))
 }
 
 /// Where git commands about `repo` run.
@@ -164,6 +223,10 @@ fn config_mode(dir: &Path, target: &Target) -> Vec<Finding> {
                 format!("git is not told to run daft for {hook} (hook.{name} is missing)"),
                 format!("daft install{}", global_flag(target)),
             ),
+            (Some(command), _) if !runnable(&command) => Finding::bad(
+                format!("hook.{name} runs {command}, which is gone: git fails every {hook} here"),
+                format!("daft install{}", global_flag(target)),
+            ),
             (Some(_), Some(key)) => Finding::bad(
                 format!("{key} is false, so git does not run daft for {hook}"),
                 format!("git config --unset {key}"),
@@ -179,6 +242,19 @@ fn hooks_path_mode(dir: &Path, target: &Target, record: &super::Record) -> Vec<F
     let ours = target.hooks_dir();
     let effective = setting::effective(dir, &[]).ok().flatten();
     out.push(match &effective {
+        Some(Setting { value, scope, .. })
+            if scope != "worktree" && !dir.join(setting::expand_home(value)).is_dir() =>
+        {
+            Finding::bad(
+                format!(
+                    "core.hooksPath is {value}, which does not exist: git runs no hook at all here, not even the repository's own"
+                ),
+                format!(
+                    "daft install{} (its shims, and the hooks that ran before daft, run again)",
+                    global_flag(target)
+                ),
+            )
+        }
         Some(Setting { value, .. }) if Path::new(&setting::expand_home(value)) == ours => Finding::good(format!(
             "core.hooksPath is daft's ({})",
             ours.display()

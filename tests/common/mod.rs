@@ -216,6 +216,11 @@ impl TestRepo {
     pub(crate) fn common_dir(&self) -> PathBuf {
         self.root.join(".git")
     }
+
+    /// daft's hooks directory (hooks-path mode): where `core.hooksPath` points.
+    pub(crate) fn hooks_dir(&self) -> PathBuf {
+        PathBuf::from(self.git(&["config", "core.hooksPath"]).ok().stdout().trim())
+    }
 }
 
 /// A finished command, with assertions that print everything on failure.
