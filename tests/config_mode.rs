@@ -3,16 +3,7 @@
 //! 2.55 (`DAFT_TEST_GIT`); with an older git they show as skipped, and the mode choice is
 //! checked instead.
 
-use std::path::Path;
-
-use crate::common::{TestRepo, read};
-
-fn hook(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-    std::fs::set_permissions(path, mode).unwrap();
-}
+use crate::common::{TestRepo, hook, read};
 
 /// The events daft is registered for in this repository's own config.
 fn registered(repo: &TestRepo) -> Vec<String> {

@@ -1,16 +1,7 @@
 //! `daft doctor` and the notice every command gives once: will git call daft here, and if
 //! not, why and what to do.
 
-use std::path::Path;
-
-use crate::common::{TestRepo, config_mode, read};
-
-fn hook(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-    std::fs::set_permissions(path, mode).unwrap();
-}
+use crate::common::{TestRepo, config_mode, hook, read};
 
 const CONFIG: &str =
     "hooks:\n  worktree-post-create:\n    jobs:\n      - name: setup\n        run: touch set-up\n";

@@ -7,14 +7,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{TestRepo, read, wait_until};
-
-fn hook(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-    std::fs::set_permissions(path, mode).unwrap();
-}
+use crate::common::{TestRepo, hook, read, wait_until};
 
 fn bytes_path(base: &Path, name: &[u8]) -> PathBuf {
     base.join(OsStr::from_bytes(name))

@@ -1,15 +1,8 @@
 //! Installing keeps the hooks that were there; uninstalling restores the config exactly.
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use crate::common::{TestRepo, read};
-
-fn hook(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
+use crate::common::{TestRepo, hook, read};
 
 fn the_repositorys_own_hooks_still_run_with_the_same_arguments() {
     let repo = TestRepo::new();

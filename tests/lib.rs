@@ -23,6 +23,7 @@ mod init;
 mod inputs;
 mod install;
 mod lifecycle;
+mod moves;
 mod orchestration;
 mod ownership;
 mod review;
@@ -57,6 +58,7 @@ fn main() -> std::process::ExitCode {
             inputs::tests(),
             install::tests(),
             lifecycle::tests(),
+            moves::tests(),
             orchestration::tests(),
             ownership::tests(),
             review::tests(),

@@ -152,6 +152,7 @@ pub(crate) fn check(repo: &Repo) -> Vec<Finding> {
         target.daft_dir.join("install.json").display()
     )));
     out.extend(binary(record.bin.as_deref()));
+    out.extend(whereabouts(repo, &target, &record));
     out.extend(match record.mode {
         Mode::Config => config_mode(&dir, &target),
         Mode::HooksPath => hooks_path_mode(&dir, &target, &record),

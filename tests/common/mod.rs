@@ -217,6 +217,14 @@ impl TestRepo {
         self.root.join(".git")
     }
 
+    /// The same repository after `mv` of its directory to `name` beside it.
+    pub(crate) fn renamed(mut self, name: &str) -> Self {
+        let to = self.base.join(name);
+        std::fs::rename(&self.root, &to).unwrap();
+        self.root = to;
+        self
+    }
+
     /// daft's hooks directory (hooks-path mode): where `core.hooksPath` points.
     pub(crate) fn hooks_dir(&self) -> PathBuf {
         PathBuf::from(self.git(&["config", "core.hooksPath"]).ok().stdout().trim())
@@ -289,6 +297,14 @@ impl Run {
         );
         self
     }
+}
+
+/// Writes an executable hook script with `body` at `path`.
+pub(crate) fn hook(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(path, mode).unwrap();
 }
 
 /// Waits until `condition` holds, failing the test after `limit`.
