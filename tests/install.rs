@@ -1,6 +1,5 @@
 //! Installing keeps the hooks that were there; uninstalling restores the config exactly.
 
-use std::path::Path;
 
 use crate::common::{TestRepo, hook, read};
 
