@@ -34,6 +34,10 @@ if [ -n "$DAFT_PARTIAL" ] && [ "$hook" = post-checkout ]; then
 	s=$common/daft/shims-synced
 	{ [ "$prev" -nt "$s" ] || [ "$DAFT_ADOPTED_HOOKS" -nt "$s" ]; } && daft=1
 fi
+# A worktree of this clone that is gone from where daft saw it: daft tears it down.
+if [ -z "$daft" ] && [ -f "$common/daft/worktrees/paths" ]; then
+	while IFS= read -r p; do [ -e "$p/.git" ] || { daft=1; break; }; done <"$common/daft/worktrees/paths"
+fi
 if [ -n "$daft" ]; then
 	if [ -x "$DAFT_BIN" ]; then
 		export DAFT_PREVIOUS_HOOKS DAFT_ADOPTED_HOOKS

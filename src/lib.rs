@@ -52,6 +52,7 @@ mod stop;
 mod supervisor;
 mod sys;
 mod trust;
+mod whereabouts;
 mod worktree;
 mod yielding;
 

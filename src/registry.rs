@@ -239,7 +239,25 @@ fn write_index(state: &State, entries: &[Entry]) -> Result<()> {
             bytes.push(0);
         }
     }
-    write_atomically(state.index(), &bytes)
+    write_atomically(state.index(), &bytes)?;
+    write_paths(state, entries)
+}
+
+/// The paths of `entries` that are there now, one a line, for the hooks-path shims (a path
+/// that holds a newline cannot be in it; such a worktree waits for the next daft call).
+pub(crate) fn write_paths(state: &State, entries: &[Entry]) -> Result<()> {
+    let mut text = Vec::new();
+    for entry in entries {
+        let path = entry.path.as_os_str().as_bytes();
+        if !path.contains(&b'\n') && entry.path.join(".git").symlink_metadata().is_ok() {
+            text.extend_from_slice(path);
+            text.push(b'\n');
+        }
+    }
+    if fs::read(state.worktree_paths()).ok().as_deref() == Some(&text[..]) {
+        return Ok(());
+    }
+    write_atomically(state.worktree_paths(), &text)
 }
 
 /// Changes the index under its lock.

@@ -4,12 +4,10 @@
 //! alive, otherwise the next daft call anywhere in the clone, which looks over the clone's
 //! index (one read and a `stat` each).
 //!
-//! Where a worktree is, is told by its anchor (see `registry`): the `.git` file of a worktree
-//! that moved — `git worktree move`, or `mv` with or without `git worktree repair` — still has
-//! its second link; one that was deleted has not. A worktree that has no anchor (its `.git`
-//! file is on another file system than the clone) is gone only once git forgets it (`git
-//! worktree remove`, `prune`, or `gc`'s prune of worktrees missing for three months): until
-//! then daft cannot tell a deleted one from one moved by hand, and waits rather than tear down.
+//! Where a worktree is, and whether it is gone, is `whereabouts`' to say. A worktree that is
+//! missing for a moment (its `.git` file left its file system: deleted, or moved to another)
+//! gets a watcher (`daft __await-removal`) that tears it down once it is gone, so nothing waits
+//! for a later daft call.
 //!
 //! The first process to rename the worktree's directory under `removed/` owns its teardown,
 //! so it happens once. Processes its jobs left behind with no daft process to own them are
@@ -26,55 +24,7 @@ use crate::registry::{self, Entry, Record};
 use crate::resolve::Resolution;
 use crate::runs::{self, Pid, Status};
 use crate::state::State;
-
-/// Where a worktree of the index is now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Whereabouts {
-    /// Where daft last saw it (or kept by git: locked).
-    Here,
-    /// Moved, and git knows where: `git worktree move`, or `mv` + `git worktree repair`.
-    Moved(PathBuf),
-    /// Moved by hand, not repaired yet: it exists, somewhere.
-    Elsewhere,
-    /// Deleted, or forgotten by git.
-    Gone,
-    /// Missing without an anchor to tell why, while git still knows it: wait.
-    Unknown,
-}
-
-/// Where the worktree of `entry` is.
-pub(crate) fn locate(state: &State, entry: &Entry) -> Whereabouts {
-    let admin = state.common_dir().join("worktrees").join(&entry.admin);
-    if !admin.is_dir() {
-        return Whereabouts::Gone; // git removed or pruned it
-    }
-    let same_file = |dot_git: &Path| {
-        dot_git
-            .symlink_metadata()
-            .is_ok_and(|m| entry.ino == 0 || m.ino() == entry.ino)
-    };
-    if same_file(&entry.path.join(".git")) {
-        return Whereabouts::Here;
-    }
-    if admin.join("locked").exists() {
-        return Whereabouts::Here; // git keeps it: it may be on a drive that is not mounted
-    }
-    // Asked of git (a process) only when the anchor does not already say it was deleted.
-    let moved_to = || {
-        crate::worktree::git_path(state.common_dir(), &entry.admin)
-            .filter(|to| *to != entry.path && same_file(&to.join(".git")))
-    };
-    let anchor_links = (entry.ino != 0)
-        .then(|| state.worktree(&entry.id).anchor().symlink_metadata().ok())
-        .flatten()
-        .filter(|anchor| anchor.ino() == entry.ino)
-        .map(|anchor| anchor.nlink());
-    match anchor_links {
-        Some(0 | 1) => Whereabouts::Gone,
-        Some(_) => moved_to().map_or(Whereabouts::Elsewhere, Whereabouts::Moved),
-        None => moved_to().map_or(Whereabouts::Unknown, Whereabouts::Moved),
-    }
-}
+use crate::whereabouts::{Whereabouts, locate};
 
 /// Looks over the clone's worktrees and tears down those that are gone; `here` is the worktree
 /// the call comes from (its id and root), which is where it is whatever the index says. Cheap
@@ -95,20 +45,56 @@ pub(crate) fn sweep(state: &State, here: Option<(&str, &Path)>, printer: &Printe
     if all_here && !entries.iter().any(moved_here) {
         return;
     }
+    // Whatever comes of it, the shims' list then holds only what is there.
+    let _ = registry::write_paths(state, &entries);
     for entry in &entries {
         let whereabouts = match here {
             Some((id, root)) if id == entry.id => Whereabouts::Moved(root.to_owned()),
             _ => locate(state, entry),
         };
+        let identity = || crate::worktree::Identity {
+            id: entry.id.clone(),
+            admin: Some(entry.admin.clone()),
+        };
         match whereabouts {
-            Whereabouts::Here | Whereabouts::Elsewhere | Whereabouts::Unknown => {}
+            Whereabouts::Elsewhere | Whereabouts::Unknown => {}
+            Whereabouts::Alive => {
+                printer.notice(&format!(
+                    "the worktree {} left its place and file system, and git is used wherever it went: it is kept; `git worktree repair` in its new place tells git (and daft) where it is",
+                    entry.path.display()
+                ));
+                crate::whereabouts::told(state, &entry.id);
+            }
+            Whereabouts::Here => {
+                // Moved away and back (another file system and back: another `.git` file):
+                // anchored again.
+                let same = entry
+                    .path
+                    .join(".git")
+                    .symlink_metadata()
+                    .is_ok_and(|m| m.ino() == entry.ino);
+                if !same {
+                    let _ = registry::update(state, &identity(), &entry.path, |_| {});
+                }
+            }
             Whereabouts::Moved(to) if to == entry.path => {}
             Whereabouts::Moved(to) => {
-                let identity = crate::worktree::Identity {
-                    id: entry.id.clone(),
-                    admin: Some(entry.admin.clone()),
-                };
-                let _ = registry::update(state, &identity, &to, |_| {});
+                if crate::worktree::git_path(state.common_dir(), &entry.admin).as_deref()
+                    != Some(to.as_path())
+                {
+                    printer.notice(&format!(
+                        "the worktree {} is now {} (another file system); daft follows it there — `git worktree repair {}` tells git",
+                        entry.path.display(),
+                        to.display(),
+                        crate::escape::shell_quote(&to)
+                    ));
+                }
+                let _ = registry::update(state, &identity(), &to, |_| {});
+            }
+            Whereabouts::Missing => {
+                if let Err(err) = await_detached(state, &entry.id) {
+                    printer.warn(&format!("{err:#}"));
+                }
             }
             Whereabouts::Gone => {
                 if let Err(err) = tear_down(state, &entry.id, printer) {
@@ -272,13 +258,17 @@ pub(crate) fn removed(state: &State) -> Vec<(Record, crate::state::WorktreeDir)>
         .collect()
 }
 
-/// How long [`await_removal`] watches for the removal another tool said is coming; after it,
-/// the next daft call in the clone notices, as for any removal.
+/// How long a watcher waits for a removal another tool announced; after it, the next daft
+/// call in the clone notices, as for any removal.
 const AWAIT_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
-/// Starts a detached `daft __await-removal` for worktree `id`: another tool (an agent app,
-/// worktrunk) removes the worktree itself, and its teardown runs as soon as it is gone.
+/// Starts a detached `daft __await-removal` for worktree `id`, unless one watches it already:
+/// it tears the worktree down as soon as it is gone (a missing worktree, or one whose removal
+/// another tool announced: an agent app, worktrunk).
 pub(crate) fn await_detached(state: &State, id: &str) -> Result<()> {
+    if watched(state, id) {
+        return Ok(());
+    }
     let exe = crate::sys::own_exe().context("cannot find daft's own executable")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__await-removal")
@@ -296,10 +286,31 @@ pub(crate) fn await_detached(state: &State, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether a watcher holds worktree `id`'s watch lock.
+fn watched(state: &State, id: &str) -> bool {
+    let path = state.worktree(id).watch_lock();
+    std::fs::File::open(&path)
+        .is_ok_and(|file| matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
 /// `daft __await-removal COMMON_DIR ID`: watches worktree `id` until it is gone (deleted,
-/// moved into a tool's trash and pruned, forgotten by git), then tears it down, once.
+/// forgotten by git, announced and missing), then tears it down, once. It stops watching a
+/// worktree that turns out to live on (unless its removal was announced: then the tool that
+/// announced it is still at work).
 pub(crate) fn await_removal(common_dir: &Path, id: &str) -> u8 {
     let state = State::of(common_dir);
+    let dir = state.worktree(id);
+    let Ok(lock) = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.watch_lock())
+    else {
+        return 0;
+    };
+    if lock.try_lock().is_err() {
+        return 0; // another watcher has it
+    }
     let printer = Printer::stderr();
     let deadline = std::time::Instant::now() + AWAIT_FOR;
     while std::time::Instant::now() < deadline {
@@ -307,8 +318,14 @@ pub(crate) fn await_removal(common_dir: &Path, id: &str) -> u8 {
         let Some(entry) = registry::entries(&bytes).find(|e| e.id == id) else {
             return 0; // torn down already (or never known): nothing left to do
         };
-        if locate(&state, &entry) == Whereabouts::Gone {
-            let _ = tear_down(&state, id, &printer);
+        match locate(&state, &entry) {
+            Whereabouts::Gone => {
+                let _ = tear_down(&state, id, &printer);
+                return 0;
+            }
+            Whereabouts::Missing => {}
+            _ if dir.removing().exists() => {}
+            _ => return 0,
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! trust/                 records, blobs/<sha256>, lock        the trust store
-//! worktrees/index        one line per linked worktree daft knows (the removal sweep)
+//! worktrees/index        one entry per linked worktree daft knows (the removal sweep)
+//! worktrees/paths        their paths that are there, one a line (the hooks-path shims look)
 //! worktrees/<id>/        worktree.json, anchor, setup.lock, unseen-failures, runs/<run>/
 //! removed/<id>/          the same, for a worktree that is gone (its teardown's runs)
 //! events/<hook>          a marker per git hook a trusted config names (hooks-path shims)
@@ -56,6 +57,12 @@ impl State {
 
     pub(crate) fn index(&self) -> PathBuf {
         self.worktrees_dir().join("index")
+    }
+
+    /// The paths of the linked worktrees that are where daft saw them, one a line, for the
+    /// hooks-path shims: one that is gone starts daft, which tears it down.
+    pub(crate) fn worktree_paths(&self) -> PathBuf {
+        self.worktrees_dir().join("paths")
     }
 
     pub(crate) fn index_lock(&self) -> PathBuf {
@@ -120,6 +127,22 @@ impl WorktreeDir {
 
     pub(crate) fn setup_lock(&self) -> PathBuf {
         self.0.join("setup.lock")
+    }
+
+    /// When the worktree's files went missing from where daft saw them, and how git's
+    /// records of it stood then (a later write there means it lives on somewhere).
+    pub(crate) fn missing(&self) -> PathBuf {
+        self.0.join("missing.json")
+    }
+
+    /// Its removal was announced (`daft remove --prepare`): once it is missing, it is gone.
+    pub(crate) fn removing(&self) -> PathBuf {
+        self.0.join("removing")
+    }
+
+    /// Held by the process that watches for the worktree's removal.
+    pub(crate) fn watch_lock(&self) -> PathBuf {
+        self.0.join("watch.lock")
     }
 
     /// In a removed worktree's directory: the clone's counter when it was torn down (its age,

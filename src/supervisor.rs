@@ -5,9 +5,8 @@
 //! running is ended and recorded. That its worktree is gone it reports to its caller, whose
 //! business the teardown is.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{BufRead as _, BufReader};
-use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +23,7 @@ use crate::resolve::Plan;
 use crate::runs::{self, Pid, Run, Status, Unseen};
 use crate::state::{State, WorktreeDir};
 use crate::sys;
+use crate::whereabouts::Whereabouts;
 use crate::worktree::Identity;
 
 /// How a supervisor's life ended.
@@ -283,7 +283,7 @@ impl Supervision {
         }
     }
 
-    fn end(&self) -> Ended {
+    fn end(&mut self) -> Ended {
         // What ended last is reaped here, not left to init (which may take its time).
         let deadline = Instant::now() + Duration::from_secs(2);
         while !sys::children(std::process::id()).is_empty() && Instant::now() < deadline {
@@ -292,6 +292,16 @@ impl Supervision {
         if self.tearing_down {
             // The removed worktree's ports were kept for its teardown; now they are free.
             let _ = crate::ports::release(self.state.common_dir(), &self.identity.id);
+        }
+        // Removed as the last job ended: said now, not left for a later daft call.
+        if !self.removed
+            && !self.tearing_down
+            && matches!(
+                self.place.check(&self.state, &self.identity),
+                Where::Removed
+            )
+        {
+            self.removed = true;
         }
         if self.removed {
             Ended::WorktreeGone(self.state.common_dir().to_owned())
@@ -321,12 +331,10 @@ fn end_orphaned_sync_job(run: &Run, name: &str) {
     let _ = run.write_job(&record);
 }
 
-/// Where the supervisor's worktree is. It holds the worktree's directory open: a directory
-/// that is deleted has no links left, one that is moved keeps them, so a removal is told
-/// apart from a move, which keeps the jobs running.
+/// Where the supervisor's worktree is: its path, checked each turn, and — when nothing is
+/// there any more — what `whereabouts` makes of it (moved, missing for a moment, gone).
 struct Place {
     path: Utf8PathBuf,
-    anchor: Option<File>,
 }
 
 enum Where {
@@ -337,36 +345,42 @@ enum Where {
 
 impl Place {
     fn new(path: Utf8PathBuf) -> Self {
-        let anchor = File::open(&path).ok();
-        Self { path, anchor }
+        Self { path }
     }
 
     fn check(&mut self, state: &State, identity: &Identity) -> Where {
         if self.path.join(".git").symlink_metadata().is_ok() {
             return Where::Here;
         }
-        let deleted = self
-            .anchor
-            .as_ref()
-            .is_none_or(|dir| dir.metadata().is_ok_and(|meta| meta.nlink() == 0));
-        if deleted {
-            return Where::Removed;
-        }
         let Some(admin) = &identity.admin else {
             return Where::Here; // a main worktree moved by hand: nothing to follow
         };
-        match crate::worktree::git_path(state.common_dir(), admin) {
-            // git forgot it (pruned): it is gone as far as git is concerned.
-            None => Where::Removed,
-            Some(to) if to.join(".git").exists() => match Utf8PathBuf::from_path_buf(to) {
-                Ok(to) => {
+        let bytes = crate::registry::index_bytes(state);
+        // Not in daft's index (the clone itself may be gone): what git knows decides.
+        let entry = crate::registry::entries(&bytes)
+            .find(|e| e.id == identity.id)
+            .unwrap_or_else(|| crate::registry::Entry {
+                id: identity.id.clone(),
+                admin: admin.clone(),
+                ino: 0,
+                path: self.path.clone().into_std_path_buf(),
+            });
+        let whereabouts = match crate::whereabouts::locate(state, &entry) {
+            // Already recorded at its new place (by a daft call from there).
+            Whereabouts::Here => Whereabouts::Moved(entry.path),
+            other => other,
+        };
+        match whereabouts {
+            Whereabouts::Gone => Where::Removed,
+            Whereabouts::Moved(to) => match Utf8PathBuf::from_path_buf(to) {
+                Ok(to) if to != self.path => {
                     self.path = to.clone();
                     Where::Moved(to)
                 }
-                Err(_) => Where::Here,
+                _ => Where::Here,
             },
-            // Moved by hand, `git worktree repair` not run yet: keep going.
-            Some(_) => Where::Here,
+            // Moved by hand, or missing for a moment: keep going.
+            _ => Where::Here,
         }
     }
 }

@@ -361,6 +361,69 @@ fn copy_by_hand(
     }
 }
 
+/// The mount points of the file systems that hold files (Linux: `/proc/self/mountinfo`, the
+/// kernel's own pseudo file systems left out).
+pub(crate) fn mount_points() -> Vec<std::path::PathBuf> {
+    const PSEUDO: [&str; 18] = [
+        "proc",
+        "sysfs",
+        "devtmpfs",
+        "devpts",
+        "cgroup",
+        "cgroup2",
+        "securityfs",
+        "debugfs",
+        "tracefs",
+        "mqueue",
+        "bpf",
+        "pstore",
+        "fusectl",
+        "configfs",
+        "hugetlbfs",
+        "autofs",
+        "binfmt_misc",
+        "nsfs",
+    ];
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    let mut out: Vec<std::path::PathBuf> = text
+        .lines()
+        .filter_map(|line| {
+            let (mount, fs) = line.split_once(" - ")?;
+            let point = mount.split(' ').nth(4)?;
+            let kind = fs.split(' ').next()?;
+            (!PSEUDO.contains(&kind)).then(|| std::path::PathBuf::from(unescape_mount(point)))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A mount point as `/proc/self/mountinfo` writes it, spaces and the like as `\040`.
+fn unescape_mount(text: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt as _;
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && let Some(byte) = std::str::from_utf8(&bytes[i + 1..i + 4])
+                .ok()
+                .and_then(|digits| u8::from_str_radix(digits, 8).ok())
+        {
+            out.push(byte);
+            i += 4;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    std::ffi::OsString::from_vec(out)
+}
+
 /// A path that names the current directory of whichever process resolves it (Linux's
 /// `/proc/self/cwd`); `None` where the system has none.
 pub(crate) fn own_cwd_link() -> Option<std::path::PathBuf> {

@@ -32,10 +32,27 @@ impl Identity {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-        let meta = repo
-            .git_dir
+        let label = match (&admin, &repo.work_tree) {
+            (Some(name), _) => name.clone(),
+            (None, Some(tree)) => tree
+                .file_name()
+                .map_or_else(|| "main".into(), |n| n.to_string_lossy().into_owned()),
+            (None, None) => "bare".into(),
+        };
+        Self::made(&repo.git_dir, admin, &label)
+    }
+
+    /// The identity of the linked worktree git calls `admin` in the clone at `common_dir`, as
+    /// its administrative directory is now (one removed and made again is another worktree).
+    pub(crate) fn of_admin(common_dir: &Path, admin: &str) -> Result<Self> {
+        let dir = common_dir.join("worktrees").join(admin);
+        Self::made(&dir, Some(admin.to_owned()), admin)
+    }
+
+    fn made(git_dir: &Path, admin: Option<String>, label: &str) -> Result<Self> {
+        let meta = git_dir
             .metadata()
-            .with_context(|| format!("cannot read {}", repo.git_dir.display()))?;
+            .with_context(|| format!("cannot read {}", git_dir.display()))?;
         // The inode, and the birth time where the file system keeps one: git's directory for a
         // worktree removed and made again may get the same inode number, never the same birth.
         let born = meta
@@ -44,16 +61,9 @@ impl Identity {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
         let ino = format!("{}.{born}", meta.ino());
-        let label = match (&admin, &repo.work_tree) {
-            (Some(name), _) => name.clone(),
-            (None, Some(tree)) => tree
-                .file_name()
-                .map_or_else(|| "main".into(), |n| n.to_string_lossy().into_owned()),
-            (None, None) => "bare".into(),
-        };
         let digest = Sha256::digest(format!("{}\0{ino}", admin.as_deref().unwrap_or("")));
         Ok(Self {
-            id: format!("{}_{}", slug(&label), crate::escape::hex(&digest[..3])),
+            id: format!("{}_{}", slug(label), crate::escape::hex(&digest[..3])),
             admin,
         })
     }
@@ -242,6 +252,29 @@ pub(crate) fn git_path(common_dir: &Path, admin: &str) -> Option<PathBuf> {
         dot_git.to_owned()
     };
     dot_git.parent().map(Path::to_owned)
+}
+
+/// Whether the `.git` file at `dot_git` makes its directory the worktree git calls `admin`
+/// in the clone at `common_dir` (wherever that directory is now).
+pub(crate) fn names_admin(dot_git: &Path, common_dir: &Path, admin: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    let Ok(meta) = dot_git.symlink_metadata() else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() > 4096 {
+        return false;
+    }
+    let Ok(text) = std::fs::read(dot_git) else {
+        return false;
+    };
+    let Some(target) = text.strip_prefix(b"gitdir: ") else {
+        return false;
+    };
+    let target = target.strip_suffix(b"\n").unwrap_or(target);
+    let target = Path::new(std::ffi::OsStr::from_bytes(target));
+    let target = dot_git.parent().unwrap_or(Path::new("/")).join(target);
+    let want = common_dir.join("worktrees").join(admin);
+    target == want || std::fs::canonicalize(&target).ok() == std::fs::canonicalize(&want).ok()
 }
 
 /// `path` as UTF-8, or an error saying daft cannot run jobs there.

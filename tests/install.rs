@@ -1,6 +1,5 @@
 //! Installing keeps the hooks that were there; uninstalling restores the config exactly.
 
-
 use crate::common::{TestRepo, hook, read};
 
 fn the_repositorys_own_hooks_still_run_with_the_same_arguments() {

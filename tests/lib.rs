@@ -34,6 +34,7 @@ mod structure;
 mod survival;
 mod trust;
 mod warm_start;
+mod whereabouts;
 mod worktree;
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +70,7 @@ fn main() -> std::process::ExitCode {
             survival::tests(),
             trust::tests(),
             warm_start::tests(),
+            whereabouts::tests(),
             worktree::tests(),
         ]
         .into_iter()

@@ -81,12 +81,53 @@ fn create(name: &str) -> Result<u8> {
         .ok()
         .and_then(|d| d.main_worktree)
         .unwrap_or_else(|| wt.root.clone());
+    // Inside the repository, where a branch may have committed a link: made as real
+    // directories, never through one.
+    let parent = real_dirs(main.as_std_path(), &[".claude", "worktrees"])?;
+    if std::fs::symlink_metadata(parent.join(name)).is_ok_and(|m| m.file_type().is_symlink()) {
+        usage!(
+            "{} is a symlink; daft makes no worktree through one",
+            crate::escape::shell_quote(&parent.join(name))
+        );
+    }
     super::start::start(&StartArgs {
         branch: format!("worktree-{name}"),
-        path: Some(
-            main.join(".claude/worktrees")
-                .join(name)
-                .into_std_path_buf(),
-        ),
+        path: Some(parent.join(name)),
     })
+}
+
+/// `root/a/b…`, each directory made where missing and none of them a symlink: an error that
+/// names the link otherwise.
+fn real_dirs(root: &std::path::Path, parts: &[&str]) -> Result<std::path::PathBuf> {
+    let mut at = root.to_owned();
+    for part in parts {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => usage!(
+                "{} is a symlink (to {}), and daft makes worktrees only in real directories inside the repository; remove the link (was it committed by a branch?)",
+                crate::escape::shell_quote(&at),
+                std::fs::read_link(&at)
+                    .map_or_else(|_| "?".into(), |to| crate::escape::shell_quote(&to))
+            ),
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => usage!("{} is not a directory", crate::escape::shell_quote(&at)),
+            Err(_) => match std::fs::create_dir(&at) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // Made meanwhile: looked at again, never followed.
+                    let meta = std::fs::symlink_metadata(&at)?;
+                    if !meta.is_dir() {
+                        usage!(
+                            "{} appeared as something else than a directory",
+                            crate::escape::shell_quote(&at)
+                        );
+                    }
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot create {}", at.display()));
+                }
+            },
+        }
+    }
+    Ok(at)
 }

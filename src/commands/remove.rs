@@ -95,7 +95,13 @@ fn prepare(wt: &Worktree, root: &Path, printer: &Arc<Printer>) -> Result<u8> {
     for name in super::cancel::cancel_jobs(wt, None, printer)? {
         printer.notice(&format!("cancelled {name}"));
     }
-    removal::await_detached(&wt.state(), &wt.identity.id)?;
+    // Announced: once it is missing it is gone, however it goes (even where daft cannot tell a
+    // deletion from a move, on another file system than the clone).
+    let state = wt.state();
+    let dir = state.worktree(&wt.identity.id);
+    std::fs::create_dir_all(dir.path())?;
+    crate::files::write_atomically(dir.removing(), b"")?;
+    removal::await_detached(&state, &wt.identity.id)?;
     printer.notice("ready to be removed; its worktree-post-remove jobs run once it is gone");
     Ok(0)
 }
