@@ -5,15 +5,14 @@
 
 use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::process::CommandExt as _;
 use std::process::{ChildStdin, Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
 use crate::files::write_atomically;
+use crate::platform;
 use crate::resolve::Plan;
 use crate::runs::{JobRecord, Pid, Run};
-use crate::sys;
 
 /// The hook's end of the pipe to a supervisor. Dropping it tells the supervisor that the hook
 /// is done.
@@ -41,18 +40,14 @@ pub(crate) fn spawn(run: &Run, plan: &Plan, stdin: Option<&[u8]>) -> Result<Supe
     }
     let log = File::create(run.dir.join("supervisor.log"))
         .context("cannot create the supervisor's log")?;
-    let exe = sys::own_exe().context("cannot find daft's own executable")?;
+    let exe = platform::own_exe().context("cannot find daft's own executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("__supervise")
         .arg(&run.dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: only setsid(2), which is async-signal-safe, runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(sys::setsid);
-    }
-    let mut child = cmd.spawn().context("cannot start the supervisor")?;
+    let mut child = platform::spawn_detached(&mut cmd).context("cannot start the supervisor")?;
     let owner = Pid::of(child.id()).unwrap_or(Pid {
         pid: child.id(),
         start: 0,

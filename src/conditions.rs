@@ -1,36 +1,34 @@
 //! `only:` and `skip:` (SPEC §3.3): whether a job runs here and now. Checked when the job is
-//! ready to start; a job skipped by its own condition counts as done for the jobs that need
-//! it, and its record says why.
+//! ready to start — the branch, files and variables at once, a `run:` command as a process the
+//! engine starts and judges when it ends; a job skipped by its own condition counts as done for
+//! the jobs that need it, and its record says why.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::{Condition, Job};
 
-/// How long a condition's `run` command may take: a condition is a quick check.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-/// `Ok(())` when `job` is to run; otherwise why it is skipped. `branch` is empty when
-/// detached; `env` is the job's environment; `dir` its working directory.
+/// `Ok(())` when `job` may run as far as the parts of its conditions that need no command
+/// say (`branch`, `files`, `env`); otherwise why it is skipped. `branch` is empty when
+/// detached; `env` is the job's environment. The `run:` parts are [`checks`].
 pub(crate) fn check(
     job: &Job,
     branch: &str,
     root: &Path,
     env: &BTreeMap<OsString, OsString>,
-    dir: &Path,
 ) -> Result<(), String> {
     if let Some(only) = &job.only
-        && let Some(failing) = parts(only, branch, root, env, dir)
+        && let Some(failing) = parts(only, branch, root, env)
             .into_iter()
             .find(|(holds, _)| !holds)
     {
         return Err(format!("only: {}", failing.1));
     }
     if let Some(skip) = &job.skip
-        && let Some(holding) = parts(skip, branch, root, env, dir)
+        && let Some(holding) = parts(skip, branch, root, env)
             .into_iter()
             .find(|(holds, _)| *holds)
     {
@@ -45,7 +43,6 @@ fn parts(
     branch: &str,
     root: &Path,
     env: &BTreeMap<OsString, OsString>,
-    dir: &Path,
 ) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     if !condition.branch.is_empty() {
@@ -91,42 +88,63 @@ fn parts(
             (false, format!("{} not set", unset.join(", ")))
         });
     }
-    if let Some(run) = &condition.run {
-        out.push(match succeeds(run, env, dir) {
-            Ok(true) => (true, format!("`{run}` exited 0")),
-            Ok(false) => (false, format!("`{run}` did not exit 0")),
-            Err(why) => (false, format!("`{run}` {why}")),
-        });
-    }
     out
 }
 
-/// Runs a condition's command: `sh -c` in the job's directory and environment, no stdin, its
-/// output discarded, for at most [`RUN_LIMIT`].
-fn succeeds(run: &str, env: &BTreeMap<OsString, OsString>, dir: &Path) -> Result<bool, String> {
-    use std::os::unix::process::CommandExt as _;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(run)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| format!("could not start: {err}"))?;
-    let deadline = Instant::now() + RUN_LIMIT;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Ok(status.success());
+/// How long a condition's `run` command may take: a condition is a quick check.
+pub(crate) const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// A condition's `run` command, for the engine to start like any process (so a cancel, a
+/// timeout or Ctrl-C is handled while it runs) and to judge once it ends.
+#[derive(Debug, Clone)]
+pub(crate) struct Check {
+    /// From `only:` (it must exit 0) rather than `skip:` (exiting 0 skips the job).
+    pub(crate) only: bool,
+    pub(crate) run: String,
+}
+
+impl Check {
+    /// `Ok(())` when the job may go on; otherwise why it is skipped. `exited_ok` is `None`
+    /// when the command ran past [`RUN_LIMIT`] (it then does not hold).
+    pub(crate) fn verdict(&self, exited_ok: Option<bool>) -> Result<(), String> {
+        let run = &self.run;
+        match (self.only, exited_ok) {
+            (true, Some(true)) | (false, Some(false) | None) => Ok(()),
+            (true, Some(false)) => Err(format!("only: `{run}` did not exit 0")),
+            (true, None) => Err(format!("only: `{run}` ran past {}s", RUN_LIMIT.as_secs())),
+            (false, Some(true)) => Err(format!("skip: `{run}` exited 0")),
         }
-        if Instant::now() >= deadline {
-            crate::sys::kill_group(child.id(), crate::sys::SIGKILL);
-            let _ = child.wait();
-            return Err(format!("ran past {}s", RUN_LIMIT.as_secs()));
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
+
+    /// Its command: `sh -c` in the job's directory and environment, in a process group of its
+    /// own, no stdin, its output discarded.
+    pub(crate) fn command(&self, env: &BTreeMap<OsString, OsString>, dir: &Path) -> Command {
+        use std::os::unix::process::CommandExt as _;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(&self.run)
+            .current_dir(dir)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        cmd
+    }
+}
+
+/// The `run:` commands of `job`'s conditions, `only:`'s first.
+pub(crate) fn checks(job: &Job) -> Vec<Check> {
+    let only = job
+        .only
+        .as_ref()
+        .and_then(|c| c.run.clone())
+        .map(|run| Check { only: true, run });
+    let skip = job
+        .skip
+        .as_ref()
+        .and_then(|c| c.run.clone())
+        .map(|run| Check { only: false, run });
+    only.into_iter().chain(skip).collect()
 }

@@ -66,7 +66,7 @@ pub(crate) fn open_lock(path: &Path) -> Result<File> {
         .create(true)
         .truncate(false)
         .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(crate::platform::NO_FOLLOW)
         .open(path)
         .with_context(|| format!("cannot open the lock {}", path.display()))?;
     lock.lock()

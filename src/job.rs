@@ -58,6 +58,13 @@ impl Context {
     }
 }
 
+/// A job ready to start: its command, and the condition commands that must have their say
+/// first, in order.
+pub(crate) struct Prepared {
+    pub(crate) cmd: Command,
+    pub(crate) checks: Vec<(crate::conditions::Check, Command)>,
+}
+
 /// Builds the command for `job` of run `run`. Fails with a sentence for the job's record when
 /// its root is missing or leaves the work tree, or its condition says it is not to run
 /// (`Ok(Err(reason))`).
@@ -66,18 +73,21 @@ pub(crate) fn command(
     ctx: &Context,
     run: &str,
     log: &std::path::Path,
-) -> Result<Result<Command, String>, String> {
+) -> Result<Result<Prepared, String>, String> {
     let dir = working_dir(job, ctx.base_dir())?;
     let env = environment(job, ctx, run);
-    if let Err(why) = crate::conditions::check(
-        job,
-        &ctx.details.branch,
-        ctx.base_dir().as_std_path(),
-        &env,
-        dir.as_std_path(),
-    ) {
+    if let Err(why) =
+        crate::conditions::check(job, &ctx.details.branch, ctx.base_dir().as_std_path(), &env)
+    {
         return Ok(Err(why));
     }
+    let checks = crate::conditions::checks(job)
+        .into_iter()
+        .map(|check| {
+            let cmd = check.command(&env, dir.as_std_path());
+            (check, cmd)
+        })
+        .collect();
     let mut cmd = match &job.action {
         Action::Run(run) => {
             let mut cmd = Command::new("sh");
@@ -95,7 +105,7 @@ pub(crate) fn command(
                     );
                 }
             };
-            let exe = crate::sys::own_exe()
+            let exe = crate::platform::own_exe()
                 .map_err(|err| format!("cannot find daft's own executable: {err}"))?;
             let mut cmd = Command::new(exe);
             cmd.arg("__copy")
@@ -133,16 +143,39 @@ pub(crate) fn command(
         .env("PWD", dir.as_str())
         .process_group(0);
     if job.background && job.nice {
-        // SAFETY: only setpriority(2) and ioprio_set(2), async-signal-safe system calls that
-        // touch no memory, run between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                crate::sys::lower_priority();
-                Ok(())
-            });
+        crate::platform::run_in_background(&mut cmd);
+    }
+    Ok(Ok(Prepared { cmd, checks }))
+}
+
+/// Starts a condition's command; `on_exit` gets its exit status from a thread that waits for
+/// it.
+pub(crate) fn spawn_check(
+    mut cmd: Command,
+    on_exit: impl FnOnce(ExitStatus) + Send + 'static,
+) -> Result<u32, NotStarted> {
+    let (start_tx, start_rx) = mpsc::channel::<std::process::Child>();
+    let waiter = thread::Builder::new()
+        .spawn(move || {
+            if let Ok(mut child) = start_rx.recv()
+                && let Ok(status) = child.wait()
+            {
+                on_exit(status);
+            }
+        })
+        .map_err(|err| not_started("cannot start a thread to wait for its condition", &err))?;
+    match cmd.spawn() {
+        Ok(child) => {
+            let pid = child.id();
+            let _ = start_tx.send(child);
+            Ok(pid)
+        }
+        Err(err) => {
+            drop(start_tx);
+            let _ = waiter.join();
+            Err(not_started("cannot start its condition's `sh`", &err))
         }
     }
-    Ok(Ok(cmd))
 }
 
 /// A job's process, started.
@@ -163,7 +196,17 @@ pub(crate) enum NotStarted {
 fn not_started(what: &str, err: &std::io::Error) -> NotStarted {
     let why = format!("{what}: {err}");
     match err.raw_os_error() {
-        Some(libc::EAGAIN | libc::ENOMEM | libc::EMFILE | libc::ENFILE) => NotStarted::ForNow(why),
+        Some(code)
+            if [
+                rustix::io::Errno::AGAIN,
+                rustix::io::Errno::NOMEM,
+                rustix::io::Errno::MFILE,
+                rustix::io::Errno::NFILE,
+            ]
+            .contains(&rustix::io::Errno::from_raw_os_error(code)) =>
+        {
+            NotStarted::ForNow(why)
+        }
         _ => NotStarted::Never(why),
     }
 }

@@ -31,11 +31,12 @@ mod git;
 mod install;
 mod job;
 mod ledger;
+mod leftovers;
 mod logfile;
+mod platform;
 mod ports;
 mod previous;
 mod printer;
-mod reaper;
 mod registry;
 mod removal;
 mod repo;
@@ -48,9 +49,7 @@ mod setup;
 mod shim;
 mod state;
 mod status;
-mod stop;
 mod supervisor;
-mod sys;
 mod trust;
 mod whereabouts;
 mod worktree;
@@ -72,7 +71,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             | cli::Command::Copy(_)
             | cli::Command::End { .. }
     ) {
-        sys::default_sigpipe();
+        platform::default_sigpipe();
     }
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),

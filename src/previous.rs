@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 
 use crate::shim::is_shim;
-use crate::{env, sys};
+use crate::{env, platform};
 
 /// The hooks to run before daft's jobs, in order: the one git would have found before daft
 /// (the previous hooks directory, else the repository's own), then one another tool wrote
@@ -45,7 +45,7 @@ pub(crate) fn find(hook: &str, common_dir: Option<&Path>, cwd: &Path) -> Chain {
         let path = dir.join(hook);
         let absolute = cwd.join(&path);
         if absolute.metadata().is_ok() && !is_shim(&absolute) {
-            if sys::executable(&absolute) {
+            if platform::executable(&absolute) {
                 chain
                     .hooks
                     .push(if path.is_relative() { path } else { absolute });
@@ -56,7 +56,7 @@ pub(crate) fn find(hook: &str, common_dir: Option<&Path>, cwd: &Path) -> Chain {
     }
     if let Some(adopted) = env::adopted_hooks() {
         let path = cwd.join(adopted).join(hook);
-        if sys::executable(&path) && !is_shim(&path) {
+        if platform::executable(&path) && !is_shim(&path) {
             chain.hooks.push(path);
         }
     }
@@ -106,7 +106,7 @@ pub(crate) fn exec(chain: &Chain, args: &[OsString], has_stdin: bool) -> u8 {
         }
     }
     let err = cmd.exec();
-    let err = if err.raw_os_error() == Some(libc::ENOEXEC) {
+    let err = if crate::platform::not_an_executable(&err) {
         // git runs a hook without a `#!` line with sh; so does daft.
         command(last, args, true).exec()
     } else {
@@ -149,7 +149,7 @@ fn run_one(path: &Path, args: &[OsString], stdin: Option<&mut Option<Vec<u8>>>) 
         cmd.spawn()
     };
     let mut child = match spawn(false) {
-        Err(err) if err.raw_os_error() == Some(libc::ENOEXEC) => spawn(true),
+        Err(err) if crate::platform::not_an_executable(&err) => spawn(true),
         other => other,
     }
     .with_context(|| format!("cannot run the hook {}", path.display()))?;

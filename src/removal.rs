@@ -148,7 +148,7 @@ pub(crate) fn tear_down(state: &State, id: &str, printer: &Printer) -> Result<()
 fn supervised(dir: &crate::state::WorktreeDir) -> bool {
     runs::list(dir).iter().any(|run| {
         run.jobs().iter().any(|job| {
-            !job.status.is_final() && job.owner.alive() && !crate::sys::stopped(job.owner.pid)
+            !job.status.is_final() && job.owner.alive() && !crate::platform::stopped(job.owner.pid)
         })
     })
 }
@@ -161,8 +161,8 @@ fn end_orphans(dir: &crate::state::WorktreeDir) {
     for run in runs::list(dir) {
         for mut job in run.jobs() {
             // A stopped supervisor of a worktree that is gone will never act again.
-            if crate::sys::stopped(job.owner.pid) {
-                crate::sys::kill_pid(job.owner, crate::sys::SIGKILL);
+            if crate::platform::stopped(job.owner.pid) {
+                crate::platform::signal_process(job.owner, crate::platform::Signal::Kill);
             }
             if job.status.is_final() {
                 continue;
@@ -170,7 +170,7 @@ fn end_orphans(dir: &crate::state::WorktreeDir) {
             if let Some(process) = job.process.filter(|p| p.alive()) {
                 groups.push(process);
             }
-            groups.extend(crate::stop::leftovers(&run, &job.name));
+            groups.extend(crate::leftovers::listed(&run, &job.name));
             job.status = Status::Cancelled;
             job.reason = Some(
                 "its worktree was removed while no daft process looked after it (its supervisor was killed or stopped); its processes were ended".into(),
@@ -179,7 +179,7 @@ fn end_orphans(dir: &crate::state::WorktreeDir) {
             let _ = run.write_job(&job);
         }
     }
-    crate::stop::end_detached(&groups);
+    crate::platform::end_detached(&groups);
 }
 
 /// Starts the `worktree-post-remove` jobs of the removed worktree `record`, detached, in the
@@ -269,7 +269,7 @@ pub(crate) fn await_detached(state: &State, id: &str) -> Result<()> {
     if watched(state, id) {
         return Ok(());
     }
-    let exe = crate::sys::own_exe().context("cannot find daft's own executable")?;
+    let exe = crate::platform::own_exe().context("cannot find daft's own executable")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__await-removal")
         .arg(state.common_dir())
@@ -277,11 +277,7 @@ pub(crate) fn await_detached(state: &State, id: &str) -> Result<()> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // SAFETY: only setsid(2), which is async-signal-safe, runs between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, crate::sys::setsid);
-    }
-    cmd.spawn()
+    crate::platform::spawn_detached(&mut cmd)
         .context("cannot start the watch for the worktree's removal")?;
     Ok(())
 }

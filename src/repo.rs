@@ -225,7 +225,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// on what `SUDO_UID` owns.
 fn foreign_owner(path: &Path) -> Option<u32> {
     let owner = path.symlink_metadata().ok()?.uid();
-    let me = crate::sys::effective_uid();
+    let me = crate::platform::effective_uid();
     if owner == me {
         return None;
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::background::{self, Supervisor};
@@ -14,11 +15,11 @@ use crate::duration::human;
 use crate::engine::{Engine, Msg, Output};
 use crate::event::Event;
 use crate::printer::{Mark, Printer};
+use crate::registry;
 use crate::resolve::Plan;
 use crate::runs::{Run, Status};
 use crate::setup::{self, Claim, When};
 use crate::state::State;
-use crate::{registry, sys};
 
 /// How a call to [`run`] went.
 pub(crate) enum Ran {
@@ -134,8 +135,7 @@ fn drive(
     mut supervisor: Option<Supervisor>,
     printer: &Printer,
 ) -> Result<Option<i32>> {
-    let mut signals = Signals::new([sys::SIGINT, sys::SIGTERM, sys::SIGHUP])
-        .context("cannot watch for Ctrl-C")?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot watch for Ctrl-C")?;
     let signal_handle = signals.handle();
     let tx = engine.sender();
     std::thread::spawn(move || {

@@ -17,10 +17,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{open_lock, write_atomically};
+pub(crate) use crate::platform::Pid;
 use crate::state::{State, WorktreeDir};
 use crate::status::sane_time;
 pub(crate) use crate::status::{JobRecord, Status, now};
-pub(crate) use crate::sys::Pid;
 
 mod prune;
 
@@ -141,6 +141,11 @@ impl Run {
 
     pub(crate) fn log_path(&self, job: &str) -> PathBuf {
         self.dir.join("jobs").join(format!("{job}.log"))
+    }
+
+    /// The processes a job left in the worktree, as its supervisor last saw them.
+    pub(crate) fn procs_path(&self, job: &str) -> PathBuf {
+        self.dir.join("jobs").join(format!("{job}.procs"))
     }
 
     fn record_path(&self, job: &str) -> PathBuf {
@@ -313,7 +318,7 @@ fn overwrite_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = fs::OpenOptions::new()
         .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(crate::platform::NO_FOLLOW)
         .open(path)?;
     if file.metadata()?.len() < bytes.len() as u64 {
         return Err(std::io::Error::other("no room for the record"));

@@ -1,6 +1,6 @@
 //! The supervisor's life (`daft __supervise <run>`): it runs a run's background jobs (all of
 //! them, for a detached setup) as their `needs` allow, records each one, applies timeouts,
-//! reaps and ends what they leave behind (`reaper`), cancels them when `daft hooks cancel`
+//! ends what they leave in the worktree (`leftovers`), cancels them when `daft hooks cancel`
 //! asks or their worktree disappears, and outlives the hook: when the hook dies, what it was
 //! running is ended and recorded. That its worktree is gone it reports to its caller, whose
 //! business the teardown is.
@@ -10,19 +10,21 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
 use crate::engine::{Engine, Msg, Output};
 use crate::event::Event;
+use crate::leftovers::Leftovers;
+use crate::platform;
 use crate::printer::Printer;
-use crate::reaper::Leftovers;
 use crate::resolve::Plan;
 use crate::runs::{self, Pid, Run, Status, Unseen};
 use crate::state::{State, WorktreeDir};
-use crate::sys;
 use crate::whereabouts::Whereabouts;
 use crate::worktree::Identity;
 
@@ -36,7 +38,9 @@ pub(crate) enum Ended {
     WorktreeGone(std::path::PathBuf),
 }
 
-/// Everything the supervisor keeps track of besides its engine.
+/// Everything the supervisor keeps track of besides its engine. (Its yes/no facts are
+/// independent of one another.)
+#[allow(clippy::struct_excessive_bools)]
 struct Supervision {
     engine: Engine,
     printer: Arc<Printer>,
@@ -55,24 +59,21 @@ struct Supervision {
     /// are left.
     weight: Weight,
     leftovers: Leftovers,
+    /// The log says once that this platform cannot yield.
+    said_no_yield: bool,
 }
 
 /// `daft __supervise <run>`: the supervisor's whole life.
 pub(crate) fn supervise(dir: &Path) -> Result<Ended> {
     let stop_requested = Arc::new(AtomicBool::new(false));
     // A hang-up is not our business (we have no terminal); TERM means cancel everything.
-    signal_hook::flag::register(sys::SIGHUP, Arc::new(AtomicBool::new(false)))?;
-    signal_hook::flag::register(sys::SIGTERM, Arc::clone(&stop_requested))?;
-    signal_hook::flag::register(sys::SIGINT, Arc::clone(&stop_requested))?;
+    signal_hook::flag::register(SIGHUP, Arc::new(AtomicBool::new(false)))?;
+    signal_hook::flag::register(SIGTERM, Arc::clone(&stop_requested))?;
+    signal_hook::flag::register(SIGINT, Arc::clone(&stop_requested))?;
     let printer = Arc::new(Printer::stderr());
-    // What the jobs leave behind becomes ours to reap and to end, not init's.
-    if crate::reaper::become_subreaper() {
-        crate::reaper::reap_adopted();
-    } else {
-        printer.notice(
-            "this system cannot make daft the reaper of its jobs' processes: a process a job leaves in a session of its own is not ended with it",
-        );
-    }
+    // Where the system allows it, what the jobs leave behind becomes ours to reap when it
+    // ends, not init's whenever it gets to it.
+    platform::adopt_orphans();
     let run = Run::open(dir);
     if let Some(why) = &run.damaged {
         anyhow::bail!("the run's record is damaged: {why}");
@@ -137,6 +138,7 @@ impl Supervision {
             weight: Weight::Normal,
             sync_jobs,
             leftovers: Leftovers::default(),
+            said_no_yield: false,
         }
     }
 
@@ -144,17 +146,21 @@ impl Supervision {
     fn step(&mut self, stop_requested: &AtomicBool) -> Option<Ended> {
         // After a stop nothing is left waiting, so this starts nothing more.
         self.engine.start_ready();
-        self.note_finished();
-        self.leftovers.refresh(&self.engine.run);
-        if self.engine.is_idle() && self.hook_ended && self.leftovers.is_empty() {
+        let finished = self.note_finished();
+        let idle = self.engine.is_idle() && self.hook_ended;
+        let stopping = stop_requested.load(Ordering::Relaxed);
+        self.look_for_leftovers(finished || idle || stopping);
+        if idle && self.leftovers.is_empty() {
             return Some(self.end());
         }
         // Stopping twice is harmless: a job already told to stop keeps its first reason.
-        if stop_requested.load(Ordering::Relaxed) {
+        if stopping {
             self.engine
                 .stop("the supervisor was told to stop (SIGTERM or SIGINT)");
             self.leftovers.end_all();
         }
+        let leaders: Vec<u32> = self.engine.running().iter().map(|(_, pid)| *pid).collect();
+        platform::reap_adopted(&leaders);
         self.lower_when_only_background_is_left();
         self.watch_worktree();
         self.watch_cancels();
@@ -178,14 +184,33 @@ impl Supervision {
             .all(|i| self.engine.is_settled(i) || (jobs[i].background && jobs[i].nice));
         if only_niced {
             self.weight = Weight::Lowered;
-            sys::lower_session_priority();
+            if !platform::lower_session_priority() {
+                self.printer.notice(
+                    "this system gives daft's session no weight of its own: its background jobs run at the lowest priority, and no lower",
+                );
+            }
+        }
+    }
+
+    /// What the jobs left in the worktree (listed, ended with their job); the user's build
+    /// servers they started are named once and left alone.
+    fn look_for_leftovers(&mut self, now: bool) {
+        let own: Vec<u32> = self.engine.running().iter().map(|(_, pid)| *pid).collect();
+        let root = self.place.path.clone();
+        for line in self
+            .leftovers
+            .refresh(&self.engine.run, root.as_std_path(), &own, now)
+        {
+            self.printer.notice(&line);
         }
     }
 
     /// Failures are left for the user to hear of; a job that did not end well takes what it
     /// left behind with it.
-    fn note_finished(&mut self) {
-        for i in self.engine.take_finished() {
+    fn note_finished(&mut self) -> bool {
+        let finished = self.engine.take_finished();
+        let any = !finished.is_empty();
+        for i in finished {
             let record = &self.engine.records()[i];
             if matches!(record.status, Status::Failed | Status::TimedOut) {
                 let unseen = Unseen {
@@ -201,6 +226,7 @@ impl Supervision {
                 self.leftovers.end(&name);
             }
         }
+        any
     }
 
     fn watch_worktree(&mut self) {
@@ -248,6 +274,15 @@ impl Supervision {
         if running.is_empty() {
             return;
         }
+        if !crate::yielding::possible() {
+            if !self.said_no_yield {
+                self.said_no_yield = true;
+                self.printer.notice(
+                    "this system shows no one waiting for a lock, so background jobs do not give way to your commands' lock waits",
+                );
+            }
+            return;
+        }
         for waiter in crate::yielding::blocking(&running, &self.engine.run.meta.id) {
             self.engine.yield_job(
                 waiter.job,
@@ -285,8 +320,9 @@ impl Supervision {
 
     fn end(&mut self) -> Ended {
         // What ended last is reaped here, not left to init (which may take its time).
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while !sys::children(std::process::id()).is_empty() && Instant::now() < deadline {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while platform::has_children() && std::time::Instant::now() < deadline {
+            platform::reap_adopted(&[]);
             std::thread::sleep(Duration::from_millis(10));
         }
         if self.tearing_down {
@@ -319,7 +355,7 @@ fn end_orphaned_sync_job(run: &Run, name: &str) {
         return;
     }
     if let Some(process) = record.process.filter(|p| p.alive()) {
-        crate::stop::end(&[process], crate::engine::GRACE);
+        platform::end(&[process], platform::GRACE);
     }
     record.status = Status::Cancelled;
     record.reason = Some(

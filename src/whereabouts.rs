@@ -181,7 +181,7 @@ fn on_another_file_system(state: &State, entry: &Entry) -> Option<PathBuf> {
         .map(|m| m.dev());
     let common = state.common_dir();
     let names = |dir: &Path| names_admin(&dir.join(name).join(".git"), common, &entry.admin);
-    for mount in crate::sys::mount_points() {
+    for mount in crate::platform::mount_points() {
         if mount.metadata().ok().map(|m| m.dev()) == home_dev {
             continue; // a move on the same file system keeps the anchor's links
         }

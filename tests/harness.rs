@@ -30,6 +30,9 @@ pub(crate) enum Need {
     Shared,
     /// A kernel that shares CPU time by session (Linux's autogroup, enabled).
     Autogroup,
+    /// Linux's own enhancements (FICLONE, I/O priority, the lock table, `/proc/self/cwd`):
+    /// left out of the portable build, which takes the paths macOS takes.
+    LinuxOnly,
 }
 
 /// The tools `.ci/run` installs under `DAFT_TEST_TOOLS`.
@@ -87,6 +90,7 @@ impl Need {
             Self::Mount => "mount",
             Self::Shared => "shared",
             Self::Autogroup => "autogroup",
+            Self::LinuxOnly => "linux",
         }
     }
 
@@ -102,9 +106,11 @@ impl Need {
             Self::Mount => can_mount(),
             Self::Shared => crate::common::shared_dir().is_some(),
             // Enabled, and a new session gets a group of its own, as daft's supervisor does.
+            Self::LinuxOnly => !cfg!(feature = "portable"),
             Self::Autogroup => {
-                std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
-                    .is_ok_and(|s| s.trim() == "1")
+                !cfg!(feature = "portable")
+                    && std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+                        .is_ok_and(|s| s.trim() == "1")
                     && std::process::Command::new("setsid")
                         .args(["cat", "/proc/self/autogroup"])
                         .output()
@@ -126,6 +132,9 @@ impl Need {
             Self::Root => "needs root, to act as another user".to_owned(),
             Self::Mount => "needs root that can mount a tmpfs".to_owned(),
             Self::Shared => "../shared is not here".to_owned(),
+            Self::LinuxOnly => {
+                "a Linux-only enhancement, left out of this portable build (as on macOS)".to_owned()
+            }
             Self::Autogroup => {
                 "CPU time is not shared by session here (autogroup off, or a new session gets no group of its own)"
                     .to_owned()

@@ -26,6 +26,7 @@ mod lifecycle;
 mod moves;
 mod orchestration;
 mod ownership;
+mod processes;
 mod review;
 mod security;
 mod setup;
@@ -61,6 +62,7 @@ fn main() -> std::process::ExitCode {
             lifecycle::tests(),
             moves::tests(),
             orchestration::tests(),
+            processes::tests(),
             ownership::tests(),
             review::tests(),
             security::tests(),

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 
 use crate::cli::CancelArgs;
+use crate::platform;
 use crate::printer::Printer;
 use crate::runs::{self, JobRecord, Pid, Run, Status};
 use crate::worktree::Worktree;
-use crate::{engine, stop, sys};
 
 pub(crate) fn cancel(args: &CancelArgs) -> Result<u8> {
     let printer = Printer::stderr();
@@ -57,13 +57,13 @@ pub(crate) fn cancel_jobs(
             crate::files::write_atomically(run.cancel_marker(&record.name), b"")
                 .context("cannot leave the cancel request for the supervisor")?;
             processes.extend(record.process.filter(|p| p.alive()));
-            processes.extend(stop::leftovers(&run, &record.name));
+            processes.extend(crate::leftovers::listed(&run, &record.name));
         }
         if !jobs.is_empty() {
             targets.push((run, jobs));
         }
     }
-    if !stop::end(&processes, engine::GRACE) {
+    if !platform::end(&processes, platform::GRACE) {
         let left: Vec<String> = processes
             .iter()
             .filter(|p| p.alive())
@@ -86,11 +86,11 @@ pub(crate) fn cancel_jobs(
             if now.status.is_final() {
                 break;
             }
-            let owner_absent = !now.owner.alive() || sys::stopped(now.owner.pid);
+            let owner_absent = !now.owner.alive() || platform::stopped(now.owner.pid);
             if owner_absent || Instant::now() >= settle {
                 let mut ended = now.clone();
                 ended.status = Status::Cancelled;
-                ended.reason = Some(if sys::stopped(now.owner.pid) {
+                ended.reason = Some(if platform::stopped(now.owner.pid) {
                     format!(
                         "cancelled by `daft hooks cancel` (its supervisor, pid {}, is stopped)",
                         now.owner.pid

@@ -18,7 +18,7 @@ use crate::runner::{self, Ran};
 use crate::setup::{self, When};
 use crate::state::State;
 use crate::worktree::Worktree;
-use crate::{env, previous, removal, runs, sys};
+use crate::{env, platform, previous, removal, runs};
 
 pub(crate) fn run(args: &HookArgs) -> u8 {
     let printer = Arc::new(Printer::stderr());
@@ -96,7 +96,7 @@ pub(crate) fn run(args: &HookArgs) -> u8 {
     }
     // From here on nothing daft starts may hold a descriptor git gave the hook: a detached
     // job holding git's pipe would keep `git worktree add | cat` waiting.
-    sys::cloexec_inherited_fds();
+    platform::cloexec_inherited_fds();
     match runner::run(*plan, stdin, &printer, When::Owed) {
         Ok(Ran::Code(code)) => code,
         Ok(Ran::SetupStarted(_)) => 0,

@@ -35,7 +35,7 @@ pub(crate) fn run(args: &ManArgs) -> Result<u8> {
 
 /// `<prefix>/share/man/man1` for the `<prefix>/bin` on PATH that holds this daft.
 fn default_dir() -> Result<PathBuf> {
-    let me = crate::sys::own_exe()
+    let me = crate::platform::own_exe()
         .ok()
         .and_then(|exe| std::fs::canonicalize(exe).ok());
     let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())

@@ -67,7 +67,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Init => init::run(),
         Command::Supervise { run_dir } => supervise(&run_dir),
         Command::Copy(args) => crate::copy::run(&args),
-        Command::End { targets } => Ok(crate::stop::run_helper(&targets)),
+        Command::End { targets } => Ok(crate::platform::run_helper(&targets)),
         Command::AwaitRemoval { common_dir, id } => {
             Ok(crate::removal::await_removal(&common_dir, &id))
         }

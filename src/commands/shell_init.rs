@@ -61,13 +61,13 @@ pub(crate) fn change_directory(dir: &Path) {
     let Ok(meta) = std::fs::symlink_metadata(&file) else {
         return;
     };
-    if !meta.is_file() || meta.uid() != crate::sys::effective_uid() {
+    if !meta.is_file() || meta.uid() != crate::platform::effective_uid() {
         return;
     }
     if let Ok(mut out) = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(crate::platform::NO_FOLLOW)
         .open(&file)
     {
         let _ = out.write_all(dir.as_os_str().as_encoded_bytes());

@@ -46,8 +46,8 @@ pub(crate) fn run(args: &CopyArgs) -> Result<u8> {
         return Ok(0);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(crate::sys::SIGTERM, Arc::clone(&stop))?;
-    signal_hook::flag::register(crate::sys::SIGINT, Arc::clone(&stop))?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     let src = Tree::open(&from)
         .with_context(|| format!("cannot open the source worktree {}", from.display()))?;
     let dst =

@@ -34,7 +34,7 @@ pub(super) fn sweep(dir: &Dir) -> usize {
         else {
             continue;
         };
-        if crate::sys::Pid::of(pid).is_none() && dir.remove_file(&name).is_ok() {
+        if crate::platform::Pid::of(pid).is_none() && dir.remove_file(&name).is_ok() {
             swept += 1;
         }
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use cap_fs_ext::{DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _, SystemTimeSpec};
-use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
+use cap_std::fs::{Dir, MetadataExt as _, OpenOptions};
 
 use super::outcome::{Outcome, Progress};
 use super::place::{copy_link, place, std_times, sweep, temp_name, times};
@@ -319,17 +319,10 @@ impl Copier<'_> {
             return Ok(()); // replaced while we looked: not carried
         }
         let tmp = temp_name(&job.name);
-        let mut write = OpenOptions::new();
-        write
-            .write(true)
-            .create_new(true)
-            .follow(FollowSymlinks::No)
-            .mode(0o600);
-        let dst = job.dst.open_with(&tmp, &write)?.into_std();
+        let (dst, cloned) = crate::platform::new_clone(&src, &job.dst, &tmp)?;
         let result = (|| -> io::Result<bool> {
-            let cloned = crate::sys::clone_file(&src, &dst).is_ok();
             if !cloned {
-                crate::sys::copy_contents(&src, &dst, meta.len(), self.stop)?;
+                crate::platform::copy_contents(&src, &dst, meta.len(), self.stop)?;
             }
             let mut mode = meta.mode() & 0o7777;
             let mine = dst.metadata()?;

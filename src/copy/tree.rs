@@ -67,7 +67,7 @@ fn normal_parts(rel: &Path) -> io::Result<Vec<&Path>> {
 
 /// The error for a path `at` that is not a directory to go through (a symlink, a file).
 fn through(at: &Path, err: io::Error) -> io::Error {
-    if err.raw_os_error() == Some(libc::ELOOP) || err.raw_os_error() == Some(libc::ENOTDIR) {
+    if crate::platform::through_a_link(&err) {
         return io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(

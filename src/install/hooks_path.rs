@@ -23,19 +23,19 @@ pub(super) struct Installed {
 /// Where a pass-through link for `name` points: the previous hook, found from where git runs
 /// hooks for it (receive-pack runs them in the git dir), through the running process's own
 /// directory where the system names it (Linux's `/proc/self/cwd`), so the link follows the
-/// repository wherever it moves; elsewhere, the repository's hooks directory where it is now.
-fn pass_through_target(target: &Target, chain: Option<&str>, name: &str) -> PathBuf {
-    let cwd = crate::sys::own_cwd_link();
+/// repository wherever it moves; elsewhere, a repository install's hooks directory where it
+/// is now (`daft install` makes it again after a move). A global install without such a name
+/// has no one place to point at: `None` (git then sees no such hook).
+fn pass_through_target(target: &Target, chain: Option<&str>, name: &str) -> Option<PathBuf> {
+    let cwd = crate::platform::own_cwd_link();
     match (chain, cwd) {
-        (Some(dir), _) if Path::new(dir).is_absolute() => Path::new(dir).join(name),
-        (Some(dir), Some(cwd)) => cwd.join(dir).join(name),
-        (None, Some(cwd)) => cwd.join("hooks").join(name),
-        (Some(dir), None) => target.dir.join(dir).join(name),
+        (Some(dir), _) if Path::new(dir).is_absolute() => Some(Path::new(dir).join(name)),
+        (Some(dir), Some(cwd)) => Some(cwd.join(dir).join(name)),
+        (None, Some(cwd)) => Some(cwd.join("hooks").join(name)),
+        (Some(dir), None) => (!target.global).then(|| target.dir.join(dir).join(name)),
         (None, None) => target
             .common_dir()
-            .unwrap_or(&target.dir)
-            .join("hooks")
-            .join(name),
+            .map(|common| common.join("hooks").join(name)),
     }
 }
 
@@ -187,10 +187,13 @@ fn write_shims(target: &Target, bin: &Path, chain: Option<&str>, partial: bool) 
     for hook in PASS_THROUGH {
         let name = hook.name();
         let path = dir.join(name);
-        let to = pass_through_target(target, chain, name);
         if path.symlink_metadata().is_ok() && !is_ours(&path) {
             continue; // another tool's hook: git runs it
         }
+        let Some(to) = pass_through_target(target, chain, name) else {
+            crate::files::remove_if_present(&path)?;
+            continue;
+        };
         if fs::read_link(&path).is_ok_and(|old| old == to) {
             continue;
         }

@@ -303,7 +303,11 @@ pub(crate) fn mend(repo: &crate::repo::Repo) -> Result<Option<String>> {
     if moved.is_none() && !inside {
         return Ok(None);
     }
-    let bin = match record.bin.clone().filter(|bin| crate::sys::executable(bin)) {
+    let bin = match record
+        .bin
+        .clone()
+        .filter(|bin| crate::platform::executable(bin))
+    {
         Some(bin) => bin,
         None => std::env::current_exe().context("cannot find daft's own executable")?,
     };

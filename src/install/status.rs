@@ -108,7 +108,7 @@ fn runnable(command: &str) -> bool {
         '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', ' ', '\t', '\n', '*', '?',
         '[', '#', '~', '=', '%',
     ]);
-    !plain || crate::sys::executable(Path::new(command))
+    !plain || crate::platform::executable(Path::new(command))
 }
 
 /// Where git commands about `repo` run.
@@ -164,7 +164,7 @@ pub(crate) fn check(repo: &Repo) -> Vec<Finding> {
 fn binary(bin: Option<&Path>) -> Option<Finding> {
     let bin = bin?;
     let me = std::env::current_exe().ok();
-    Some(if !crate::sys::executable(bin) {
+    Some(if !crate::platform::executable(bin) {
         Finding::bad(
             format!("git runs {}, which is gone", bin.display()),
             "reinstall daft (./install.sh), or run daft install again with the daft you have"

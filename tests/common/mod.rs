@@ -344,9 +344,17 @@ pub(crate) fn kill(signal: &str, target: i64) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// Whether any process of group `pgid` is alive.
+/// Whether any process of group `pgid` is alive (an ended one its parent has not reaped yet
+/// is not).
 pub(crate) fn group_alive(pgid: u32) -> bool {
     kill("0", -i64::from(pgid))
+        && std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+                let rest = stat.rsplit(')').next().unwrap_or_default();
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
+            })
+        })
 }
 
 /// A pid a job wrote to `path`, once it has.

@@ -1,64 +1,61 @@
-//! Ending what daft started: a job's process group gets SIGTERM, and SIGKILL once the grace
-//! period is over, with a deadline on every wait. Besides the group, a job may have left
-//! processes that went their own way (a dev server that made a session of its own); the
-//! supervisor, their reaper, lists them beside the job's record, and they are ended with it.
+//! Starting detached and ending: what daft starts to outlive the hook gets a session of its
+//! own, and what it ends gets SIGTERM — to its process group and to itself, checked to be the
+//! same process first — then SIGKILL for what is left after a grace period, with a deadline on
+//! every wait. A caller that must not wait leaves the ending to a detached helper.
 
 use std::os::unix::process::CommandExt as _;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::engine::GRACE;
-use crate::runs::{Pid, Run};
-use crate::sys;
+use super::{Pid, Signal};
 
-/// The processes job `job` of `run` left outside its process group, as its supervisor
-/// listed them, that are still alive.
-pub(crate) fn leftovers(run: &Run, job: &str) -> Vec<Pid> {
-    let path = run.dir.join("jobs").join(format!("{job}.procs"));
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let (pid, start) = line.split_once(' ')?;
-            Some(Pid {
-                pid: pid.parse().ok()?,
-                start: start.parse().ok()?,
-            })
-        })
-        .filter(|p| p.pid > 1 && p.alive())
-        .collect()
+/// How long a process has between SIGTERM and SIGKILL.
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
+
+/// Starts `cmd` in a session of its own: no terminal, and the terminal's hang-up or Ctrl-C
+/// does not reach it.
+pub(crate) fn spawn_detached(cmd: &mut Command) -> std::io::Result<Child> {
+    // SAFETY: only setsid(2) runs between fork and exec: one system call, async-signal-safe,
+    // touching no memory.
+    unsafe {
+        cmd.pre_exec(super::detach);
+    }
+    cmd.spawn()
 }
 
-/// Writes the list [`leftovers`] reads.
-pub(crate) fn write_leftovers(run: &Run, job: &str, procs: &[Pid]) {
-    let path = run.dir.join("jobs").join(format!("{job}.procs"));
-    let text = procs.iter().fold(String::new(), |mut text, p| {
-        use std::fmt::Write as _;
-        let _ = writeln!(text, "{} {}", p.pid, p.start);
-        text
-    });
-    let _ = crate::files::write_atomically(path, text.as_bytes());
+/// Makes `cmd`, once started, run at background priority (see `lower_priority`).
+pub(crate) fn run_in_background(cmd: &mut Command) {
+    // SAFETY: only setpriority(2) (and on Linux ioprio_set(2)) run between fork and exec:
+    // system calls on the calling process, async-signal-safe, touching no memory.
+    unsafe {
+        cmd.pre_exec(|| {
+            super::lower_priority();
+            Ok(())
+        });
+    }
 }
 
 /// Sends `signal` to each of `targets`: the process group it leads, and the process itself
 /// (one that left its group). Each is checked to be the same process first.
-pub(crate) fn signal_all(targets: &[Pid], signal: i32) {
+pub(crate) fn signal_all(targets: &[Pid], signal: Signal) {
     for target in targets {
         if target.alive() {
-            sys::kill_group(target.pid, signal);
-            sys::kill_pid(*target, signal);
+            super::signal_group(target.pid, signal);
+            super::signal_process(*target, signal);
         }
     }
 }
 
 /// Whether any of `targets` (or its group) is still alive, zombies aside.
 fn any_alive(targets: &[Pid]) -> bool {
-    targets.iter().any(|t| t.alive() || sys::group_alive(t.pid))
+    targets
+        .iter()
+        .any(|t| t.alive() || super::group_alive(t.pid))
 }
 
 /// Whether anything of `targets`' groups is left, zombies included.
 fn any_left(targets: &[Pid]) -> bool {
-    targets.iter().any(|t| sys::group_exists(t.pid))
+    targets.iter().any(|t| super::group_exists(t.pid))
 }
 
 /// Ends `targets`: SIGTERM, then SIGKILL for what is left after `grace`, waiting at most
@@ -67,7 +64,7 @@ pub(crate) fn end(targets: &[Pid], grace: Duration) -> bool {
     if targets.is_empty() {
         return true;
     }
-    signal_all(targets, sys::SIGTERM);
+    signal_all(targets, Signal::Term);
     let kill_at = Instant::now() + grace;
     let give_up = kill_at + Duration::from_secs(2);
     let mut killed = false;
@@ -77,7 +74,7 @@ pub(crate) fn end(targets: &[Pid], grace: Duration) -> bool {
             return false;
         }
         if now >= kill_at && !killed {
-            signal_all(targets, sys::SIGKILL);
+            signal_all(targets, Signal::Kill);
             killed = true;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -97,22 +94,18 @@ pub(crate) fn end_detached(targets: &[Pid]) {
     if targets.is_empty() {
         return;
     }
-    signal_all(targets, sys::SIGTERM);
-    let started = sys::own_exe().and_then(|exe| {
+    signal_all(targets, Signal::Term);
+    let started = super::own_exe().and_then(|exe| {
         let mut cmd = Command::new(exe);
         cmd.arg("__end")
             .args(targets.iter().map(|p| format!("{}:{}", p.pid, p.start)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // SAFETY: only setsid(2), which is async-signal-safe, runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(sys::setsid);
-        }
-        cmd.spawn()
+        spawn_detached(&mut cmd)
     });
     if started.is_err() {
-        signal_all(targets, sys::SIGKILL);
+        signal_all(targets, Signal::Kill);
     }
 }
 

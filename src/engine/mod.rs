@@ -3,22 +3,24 @@
 //! grace period), and writes the records the ledger changed. The hook drives it for
 //! synchronous jobs, the supervisor for background ones; each adds its own messages.
 
+mod ending;
+mod starting;
+
 use std::collections::HashMap;
-use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use crate::conditions::Check;
 use crate::config::EventConfig;
-use crate::job::{self, Context, Started};
+use crate::job::Context;
 use crate::ledger::{Effect, Ledger};
 use crate::printer::Printer;
-use crate::runs::{JobRecord, Pid, Run, Status, now};
-use crate::sys;
+use crate::runs::{JobRecord, Pid, Run, Status};
 
 /// How long a job has between SIGTERM and SIGKILL.
-pub(crate) const GRACE: Duration = Duration::from_secs(5);
+pub(crate) use crate::platform::GRACE;
 
 /// What wakes the engine's loop.
 pub(crate) enum Msg {
@@ -50,6 +52,15 @@ struct Process {
     /// Set when we signalled it: how its end is to be recorded.
     ending: Option<(Status, String)>,
     output_done: Option<Receiver<()>>,
+    /// The condition this process is, before the job itself runs; and whether it ran past
+    /// its limit.
+    check: Option<(Check, bool)>,
+}
+
+/// A job whose conditions are being checked: its command, and the checks still to come.
+struct Pending {
+    cmd: std::process::Command,
+    checks: std::collections::VecDeque<(Check, std::process::Command)>,
 }
 
 pub(crate) struct Engine {
@@ -67,6 +78,8 @@ pub(crate) struct Engine {
     /// A job that could not start for want of processes, and when it is tried again.
     retry_at: Option<Instant>,
     retries: HashMap<usize, u32>,
+    /// Jobs whose conditions run before them.
+    pending: HashMap<usize, Pending>,
 }
 
 impl Engine {
@@ -96,6 +109,7 @@ impl Engine {
             write_failed: false,
             retry_at: None,
             retries: HashMap::new(),
+            pending: HashMap::new(),
         };
         engine.flush();
         engine
@@ -223,161 +237,6 @@ impl Engine {
     /// Whether a failure stopped the rest (`fail_mode: abort`).
     pub(crate) fn aborted(&self) -> bool {
         self.ledger.aborted()
-    }
-
-    fn signal(&mut self, i: usize, status: Status, reason: &str) {
-        let Some(process) = self.running.get_mut(&i) else {
-            return;
-        };
-        if process.ending.is_none() {
-            process.ending = Some((status, reason.to_owned()));
-            process.kill_at = Some(Instant::now() + GRACE);
-            sys::kill_group(process.pid, sys::SIGTERM);
-        }
-    }
-
-    fn enforce_deadlines(&mut self) {
-        let now = Instant::now();
-        let mut expired = Vec::new();
-        for (&i, process) in &mut self.running {
-            if process.kill_at.is_some_and(|at| at <= now) {
-                sys::kill_group(process.pid, sys::SIGKILL);
-                process.kill_at = None;
-            } else if process.ending.is_none() && process.deadline.is_some_and(|at| at <= now) {
-                expired.push(i);
-            }
-        }
-        for i in expired {
-            let limit = self.event.jobs[i]
-                .timeout
-                .map(crate::duration::human)
-                .unwrap_or_default();
-            self.signal(
-                i,
-                Status::TimedOut,
-                &format!("ran past its timeout of {limit}"),
-            );
-        }
-    }
-
-    /// Starts job `i`; returns false when no more jobs should be tried now.
-    fn start(&mut self, i: usize) -> bool {
-        let job = &self.event.jobs[i];
-        if self.run.cancel_marker(&job.name).exists() {
-            self.end(
-                i,
-                Status::Cancelled,
-                None,
-                Some("cancelled by `daft hooks cancel` before it started".into()),
-            );
-            return true;
-        }
-        let log = self.run.log_path(&job.name);
-        let cmd = match job::command(job, &self.ctx, &self.run.meta.id, &log) {
-            Ok(Ok(cmd)) => cmd,
-            Ok(Err(why)) => {
-                self.ledger.skipped_by_condition(i, why);
-                return true;
-            }
-            Err(reason) => {
-                self.end(i, Status::Failed, None, Some(reason));
-                return true;
-            }
-        };
-        let tx = self.tx.clone();
-        let terminal = match &self.output {
-            Output::Printed(printer) => Some((job.name.clone(), Arc::clone(printer))),
-            Output::Logged => None,
-        };
-        let spawned = job::spawn(cmd, &log, terminal, self.stdin.clone(), move |status| {
-            let _ = tx.send(Msg::Exited(i, status));
-        });
-        let Started { pid, output_done } = match spawned {
-            Ok(started) => started,
-            Err(job::NotStarted::ForNow(why)) => {
-                // Out of processes or threads: it waits for a running job to end, or, when
-                // none of ours runs, is tried again shortly (and fails after a few seconds).
-                let others = self.ledger.others_running(i);
-                let tries = self.retries.entry(i).or_insert(0);
-                *tries += 1;
-                if !others && *tries > 30 {
-                    self.end(i, Status::Failed, None, Some(why));
-                    return true;
-                }
-                self.ledger.later(i);
-                if !others {
-                    self.retry_at = Some(Instant::now() + Duration::from_millis(100));
-                }
-                return false;
-            }
-            Err(job::NotStarted::Never(reason)) => {
-                self.end(i, Status::Failed, None, Some(reason));
-                return true;
-            }
-        };
-        let started = Instant::now();
-        self.running.insert(
-            i,
-            Process {
-                pid,
-                started,
-                deadline: job.timeout.map(|t| started + t),
-                kill_at: None,
-                ending: None,
-                output_done,
-            },
-        );
-        self.ledger
-            .started(i, Pid::of(pid).unwrap_or(Pid { pid, start: 0 }), now());
-        true
-    }
-
-    fn exited(&mut self, i: usize, exit: ExitStatus) {
-        let Some(process) = self.running.remove(&i) else {
-            return;
-        };
-        if let Some(done) = process.output_done {
-            // Let the last lines arrive, but never wait on a straggler that keeps the pipe open.
-            let _ = done.recv_timeout(Duration::from_millis(200));
-        }
-        let code = exit.code().or_else(|| exit.signal().map(|s| 128 + s));
-        let name = &self.event.jobs[i].name;
-        let ending = process.ending.or_else(|| {
-            // `daft hooks cancel` may signal the job before we have seen its request.
-            self.run.cancel_marker(name).exists().then(|| {
-                (
-                    Status::Cancelled,
-                    "cancelled by `daft hooks cancel`".to_owned(),
-                )
-            })
-        });
-        let (status, reason) = match ending {
-            Some((status, reason)) => {
-                // It was told to stop: whatever of its group is left goes now.
-                sys::kill_group(process.pid, sys::SIGKILL);
-                (status, Some(reason))
-            }
-            None if exit.success() => (Status::Succeeded, None),
-            None => (
-                Status::Failed,
-                exit.signal().map(|s| format!("killed by signal {s}")),
-            ),
-        };
-        self.end(i, status, code, reason);
-    }
-
-    fn end(&mut self, i: usize, status: Status, code: Option<i32>, reason: Option<String>) {
-        // A copy that did not finish may have left a file half-written: not for long.
-        if let (crate::config::Action::Copy { items, .. }, false) =
-            (&self.event.jobs[i].action, status.went_well())
-        {
-            crate::copy::sweep(self.ctx.worktree.as_std_path(), items);
-        }
-        self.ledger.ended(i, status, code, reason, now());
-        if let Some(note) = job::take_note(&self.run.log_path(&self.event.jobs[i].name)) {
-            self.ledger.records[i].note = Some(note);
-        }
-        self.flush();
     }
 
     /// Carries out what the ledger asked for and writes the records it changed. A write that
