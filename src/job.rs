@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::{BufRead as _, BufReader, Write as _};
+
+use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -241,22 +241,15 @@ pub(crate) fn spawn(
             &err,
         )
     })?;
-    let mut output_reader = None;
-    let mut relayed = None;
-    let wired = match terminal {
-        // Through daft, so the log keeps its cap.
-        None => std::io::pipe().and_then(|(reader, pipe_end)| {
-            relayed = Some(relay(reader, LogFile::new(log))?);
+    // Through daft, so the log keeps its cap.
+    let mut reader = None;
+    std::io::pipe()
+        .and_then(|(read_end, pipe_end)| {
             cmd.stdout(pipe_end.try_clone()?).stderr(pipe_end);
+            reader = Some(read_end);
             Ok(())
-        }),
-        Some((name, printer)) => std::io::pipe().and_then(|(reader, pipe_end)| {
-            cmd.stdout(pipe_end.try_clone()?).stderr(pipe_end);
-            output_reader = Some((name, printer, reader, log));
-            Ok(())
-        }),
-    };
-    wired.map_err(|err| not_started("cannot set up its output", &err))?;
+        })
+        .map_err(|err| not_started("cannot set up its output", &err))?;
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -274,12 +267,12 @@ pub(crate) fn spawn(
             }
         })
         .map_err(|err| not_started("cannot start a thread to wait for it", &err))?;
-    let output = match output_reader {
-        Some((name, printer, reader, log)) => Some(
-            copy_output(name, reader, log, printer)
+    let output = match reader {
+        Some(reader) => Some(
+            relay(reader, LogFile::new(log), terminal, note_path(log_path))
                 .map_err(|err| not_started("cannot start a thread for its output", &err))?,
         ),
-        None => relayed,
+        None => None,
     };
     let spawned = cmd.spawn();
     drop(cmd); // closes our copies of the pipe's write end, so the reader sees EOF
@@ -306,47 +299,86 @@ pub(crate) fn spawn(
     })
 }
 
-/// Copies a job's output into its capped log as it comes. Signals on the returned channel
-/// when the job's end of the pipe is closed.
-fn relay(mut reader: std::io::PipeReader, mut log: LogFile) -> std::io::Result<Receiver<()>> {
+/// The longest line shown on the terminal; the rest of a longer one is in the log.
+const MAX_LINE: usize = 4096;
+
+/// Copies a job's output into its capped log as it comes, a chunk at a time (so a job that
+/// prints without a newline costs no more memory than one chunk), and — given a job name and
+/// a printer — to the terminal, line by line under that name, each line cut at [`MAX_LINE`].
+/// When the job printed past the log's cap, leaves a note saying so for its record. Signals on
+/// the returned channel when the job's end of the pipe is closed.
+fn relay(
+    mut reader: std::io::PipeReader,
+    mut log: LogFile,
+    terminal: Option<(String, Arc<Printer>)>,
+    note: std::path::PathBuf,
+) -> std::io::Result<Receiver<()>> {
     use std::io::Read as _;
     let (done_tx, done_rx) = mpsc::channel();
     thread::Builder::new().spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
+        let mut line: Vec<u8> = Vec::new();
+        let mut cut = false;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
             let _ = log.write(&buf[..n]);
+            let Some((name, printer)) = &terminal else {
+                continue;
+            };
+            for &byte in &buf[..n] {
+                if byte == b'\n' {
+                    show(printer, name, &line, cut);
+                    line.clear();
+                    cut = false;
+                } else if line.len() < MAX_LINE {
+                    line.push(byte);
+                } else {
+                    cut = true;
+                }
+            }
+        }
+        if let Some((name, printer)) = &terminal
+            && !line.is_empty()
+        {
+            show(printer, name, &line, cut);
         }
         let _ = log.flush();
+        if let Some(summary) = log.summary() {
+            add_note(&note, &summary);
+        }
         let _ = done_tx.send(());
     })?;
     Ok(done_rx)
 }
 
-/// Copies a job's output, line by line, to its log and to the terminal with its name in front.
-/// Signals on the returned channel when the job's end of the pipe is closed.
-fn copy_output(
-    name: String,
-    reader: std::io::PipeReader,
-    log: File,
-    printer: Arc<Printer>,
-) -> std::io::Result<Receiver<()>> {
-    let (done_tx, done_rx) = mpsc::channel();
-    let mut log = LogFile::new(log);
-    thread::Builder::new().spawn(move || {
-        let mut reader = BufReader::new(reader);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let _ = log.write(&line);
-            let text = String::from_utf8_lossy(&line);
-            printer.job_line(&name, text.trim_end_matches(['\n', '\r']));
-            line.clear();
-        }
-        let _ = done_tx.send(());
-    })?;
-    Ok(done_rx)
+/// One line of a job's output on the terminal.
+fn show(printer: &Printer, name: &str, line: &[u8], cut: bool) {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end_matches('\r');
+    if cut {
+        printer.job_line(
+            name,
+            &format!("{text}… (cut: the whole line is in the log)"),
+        );
+    } else {
+        printer.job_line(name, text);
+    }
+}
+
+/// Adds `text` to the note beside a job's log.
+fn add_note(path: &std::path::Path, text: &str) {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let new = if old.trim().is_empty() {
+        text.to_owned()
+    } else {
+        format!("{}; {text}", old.trim())
+    };
+    let _ = crate::files::write_atomically(path, new.as_bytes());
 }
 
 fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {

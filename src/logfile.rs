@@ -90,6 +90,18 @@ impl LogFile {
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
+
+    /// What a job that printed past the cap printed, for its record: `None` when its log
+    /// holds all of it.
+    pub(crate) fn summary(&self) -> Option<String> {
+        (self.dropped > 0).then(|| {
+            let printed = self.len + self.dropped;
+            format!(
+                "printed {:.1} MB; its log keeps the first and the last MiB",
+                printed as f64 / 1e6
+            )
+        })
+    }
 }
 
 #[cfg(test)]

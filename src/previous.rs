@@ -141,10 +141,41 @@ pub(crate) fn run(
 /// stdin itself; `Some(None)` streams it through (keeping a copy); `Some(Some(data))` gives
 /// the hook the copy kept before.
 fn run_one(path: &Path, args: &[OsString], stdin: Option<&mut Option<Vec<u8>>>) -> Result<i32> {
+    // The thread that feeds the hook's stdin is started before the hook: where the system has
+    // none left, the hook gets what it would have read from a file instead.
+    let given = stdin.as_ref().and_then(|kept| (*kept).clone());
+    let (pipe_tx, pipe_rx) = std::sync::mpsc::channel::<std::process::ChildStdin>();
+    let feeder = match &stdin {
+        None => None,
+        Some(_) => std::thread::Builder::new()
+            .spawn(move || {
+                pipe_rx
+                    .recv()
+                    .map(|pipe| feed(pipe, given))
+                    .unwrap_or_default()
+            })
+            .ok(),
+    };
+    let from_file = match (&stdin, &feeder) {
+        (Some(kept), None) => {
+            let data = match kept {
+                Some(data) => data.clone(),
+                None => read_stdin(),
+            };
+            Some(data)
+        }
+        _ => None,
+    };
     let spawn = |sh: bool| {
         let mut cmd = command(path, args, sh);
-        if stdin.is_some() {
-            cmd.stdin(Stdio::piped());
+        match &from_file {
+            Some(data) => {
+                cmd.stdin(stdin_file(data)?);
+            }
+            None if stdin.is_some() => {
+                cmd.stdin(Stdio::piped());
+            }
+            None => {}
         }
         cmd.spawn()
     };
@@ -153,13 +184,17 @@ fn run_one(path: &Path, args: &[OsString], stdin: Option<&mut Option<Vec<u8>>>) 
         other => other,
     }
     .with_context(|| format!("cannot run the hook {}", path.display()))?;
-    let feeder = child.stdin.take().map(|pipe| {
-        let given = stdin.as_ref().and_then(|kept| (*kept).clone());
-        std::thread::spawn(move || feed(pipe, given))
-    });
+    if let Some(pipe) = child.stdin.take() {
+        let _ = pipe_tx.send(pipe);
+    }
+    drop(pipe_tx);
     let status = child.wait()?;
-    if let (Some(feeder), Some(kept)) = (feeder, stdin) {
-        let data = feeder.join().unwrap_or_default();
+    if let Some(kept) = stdin {
+        let data = match (feeder, from_file) {
+            (Some(feeder), _) => feeder.join().unwrap_or_default(),
+            (None, Some(data)) => data,
+            (None, None) => Vec::new(),
+        };
         if kept.is_none() {
             *kept = Some(data);
         }
@@ -188,6 +223,13 @@ fn feed(mut pipe: std::process::ChildStdin, given: Option<Vec<u8>>) -> Vec<u8> {
         open = open && pipe.write_all(&buf[..n]).is_ok();
     }
     kept
+}
+
+/// git's stdin, read to the end.
+fn read_stdin() -> Vec<u8> {
+    let mut data = Vec::new();
+    let _ = std::io::stdin().lock().read_to_end(&mut data);
+    data
 }
 
 /// An unnamed file holding `data`, to be a process's stdin.

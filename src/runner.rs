@@ -3,21 +3,21 @@
 //! with a one-line summary and the hook's exit code.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use crate::background::{self, Supervisor};
 use crate::config::FailMode;
 use crate::duration::human;
-use crate::engine::{Engine, Msg, Output};
+use crate::engine::{Engine, Output};
 use crate::event::Event;
 use crate::printer::{Mark, Printer};
 use crate::registry;
 use crate::resolve::Plan;
-use crate::runs::{Run, Status};
+use crate::runs::{JobRecord, Pid, Run, Status};
 use crate::setup::{self, Claim, When};
 use crate::state::State;
 
@@ -44,11 +44,26 @@ pub(crate) fn run(
     };
     let ours: Vec<bool> = plan.event.jobs.iter().map(|job| !job.background).collect();
     // Always a supervisor: it runs the background jobs, and it outlives this process, so a
-    // synchronous job never runs without an owner when the hook is killed.
-    let supervisor = Some(
-        background::spawn(&run, &plan, stdin.as_deref())
-            .context("cannot start the supervisor of the jobs")?,
-    );
+    // synchronous job never runs without an owner when the hook is killed. Where the system
+    // has no process left for it, the synchronous jobs still run (here) and the background
+    // ones are recorded failed, saying why.
+    let supervisor = match start_supervisor(&run, &plan, stdin.as_deref()) {
+        Ok(supervisor) => Some(supervisor),
+        Err(err) => {
+            let why = format!(
+                "daft could not start the process that runs background jobs ({err:#}): the system is out of processes (ulimit -u?)"
+            );
+            printer.warn(&why);
+            for job in plan.event.jobs.iter().filter(|job| job.background) {
+                let mut record = JobRecord::pending(&job.name, true, Pid::current());
+                record.status = Status::Failed;
+                record.reason = Some(why.clone());
+                record.ended_at = Some(crate::runs::now());
+                let _ = run.write_job(&record);
+            }
+            None
+        }
+    };
     let fail_mode = plan.event.fail_mode;
     let mut engine = Engine::new(
         run,
@@ -65,6 +80,18 @@ pub(crate) fn run(
         return Ok(Ran::Code(u8::try_from(128 + signal).unwrap_or(1)));
     }
     Ok(Ran::Code(verdict(&engine, fail_mode, printer)))
+}
+
+/// Starts the supervisor, trying again for a moment while the system is out of processes.
+fn start_supervisor(run: &Run, plan: &Plan, stdin: Option<&[u8]>) -> Result<Supervisor> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match background::spawn(run, plan, stdin) {
+            Ok(supervisor) => return Ok(supervisor),
+            Err(err) if std::time::Instant::now() >= deadline => return Err(err),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
 }
 
 /// Starts all of `plan`'s jobs under a supervisor and returns at once: a setup nobody waits
@@ -135,18 +162,19 @@ fn drive(
     mut supervisor: Option<Supervisor>,
     printer: &Printer,
 ) -> Result<Option<i32>> {
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot watch for Ctrl-C")?;
-    let signal_handle = signals.handle();
-    let tx = engine.sender();
-    std::thread::spawn(move || {
-        for signal in signals.forever() {
-            let _ = tx.send(Msg::Signal(signal));
-        }
-    });
+    // A signal only sets a flag the loop looks at: no thread to start, so a system out of
+    // processes cannot keep Ctrl-C from working.
+    let caught = Arc::new(AtomicUsize::new(0));
+    let mut registered = Vec::new();
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        let id = signal_hook::flag::register_usize(signal, Arc::clone(&caught), signal as usize)
+            .context("cannot watch for Ctrl-C")?;
+        registered.push(id);
+    }
     let tick = if printer.is_live() {
         Duration::from_millis(100)
     } else {
-        Duration::from_secs(1)
+        Duration::from_millis(250)
     };
     let mut interrupted = None;
     let mut told_abort = false;
@@ -173,16 +201,20 @@ fn drive(
             .collect();
         printer
             .set_status((!running.is_empty()).then(|| format!("running {}", running.join(" · "))));
-        if let Some(msg) = engine.wait(tick)
-            && let Some(Msg::Signal(signal)) = engine.handle(msg)
-            && interrupted.is_none()
-        {
+        if let Some(msg) = engine.wait(tick) {
+            engine.handle(msg);
+        }
+        let signal = caught.swap(0, Ordering::Relaxed);
+        if signal != 0 && interrupted.is_none() {
+            let signal = signal as i32;
             interrupted = Some(signal);
             engine.stop(&format!("daft was interrupted (signal {signal})"));
         }
     }
     printer.set_status(None);
-    signal_handle.close();
+    for id in registered {
+        signal_hook::low_level::unregister(id);
+    }
     Ok(interrupted) // dropping the supervisor's pipe tells it we are done
 }
 

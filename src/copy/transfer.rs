@@ -36,6 +36,13 @@ struct FileJob {
     size: u64,
 }
 
+/// Where the walk sends the files it finds: to the workers, or — none could start — to be
+/// copied where it is.
+enum Sink<'a> {
+    Workers(&'a mpsc::SyncSender<FileJob>),
+    Here(&'a Scan, &'a Progress, &'a Mutex<Outcome>),
+}
+
 /// How one root is carried over.
 pub(super) struct Copier<'a> {
     pub(super) src: &'a Tree,
@@ -154,22 +161,34 @@ impl Copier<'_> {
         let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
         let mut dir_times = Vec::new();
         let walked = std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
-                        let Some(job) = job else { return };
-                        if self.stop.load(Ordering::Relaxed) {
-                            continue; // drain: the walk stops soon
-                        }
-                        self.copy_file(&job, scan, &progress, &done);
+            let work = || {
+                loop {
+                    let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                    let Some(job) = job else { return };
+                    if self.stop.load(Ordering::Relaxed) {
+                        continue; // drain: the walk stops soon
                     }
-                });
-            }
+                    self.copy_file(&job, scan, &progress, &done);
+                }
+            };
+            // A system out of threads gets fewer workers; with none, the walk copies each
+            // file itself.
+            let started = (0..workers)
+                .take_while(|_| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, work)
+                        .is_ok()
+                })
+                .count();
+            let sink = if started == 0 {
+                Sink::Here(scan, &progress, &done)
+            } else {
+                Sink::Workers(&tx)
+            };
             let walked = self.walk(
                 rel,
                 scan.cargo(),
-                &tx,
+                &sink,
                 &progress,
                 &mut links,
                 &mut dir_times,
@@ -196,7 +215,7 @@ impl Copier<'_> {
         &self,
         rel: &Path,
         cargo: bool,
-        tx: &mpsc::SyncSender<FileJob>,
+        tx: &Sink<'_>,
         progress: &Progress,
         links: &mut Vec<(PathBuf, PathBuf)>,
         dir_times: &mut Vec<(PathBuf, SystemTimeSpec, SystemTimeSpec)>,
@@ -285,8 +304,15 @@ impl Copier<'_> {
                         rel: entry_rel,
                         size: meta.len(),
                     };
-                    if tx.send(job).is_err() {
-                        return Ok(());
+                    match tx {
+                        Sink::Workers(tx) => {
+                            if tx.send(job).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        Sink::Here(scan, progress, done) => {
+                            self.copy_file(&job, scan, progress, done);
+                        }
                     }
                 } else {
                     outcome.special(&entry_rel, kind);

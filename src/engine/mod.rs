@@ -26,8 +26,6 @@ pub(crate) use crate::platform::GRACE;
 pub(crate) enum Msg {
     /// A job's process exited.
     Exited(usize, ExitStatus),
-    /// The hook got SIGINT or SIGTERM.
-    Signal(i32),
     /// (Supervisor) the hook reports a synchronous job's outcome.
     SyncDone(usize, bool),
     /// (Supervisor) the hook stopped on a failure under `fail_mode: abort`.

@@ -136,6 +136,13 @@ pub(crate) fn reap_adopted(leaders: &[u32]) {
     }
 }
 
+/// Makes reads of `fd` return at once when nothing is there (`WouldBlock`).
+pub(crate) fn nonblocking(fd: &impl std::os::fd::AsFd) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    rustix::fs::fcntl_setfl(fd, flags | rustix::fs::OFlags::NONBLOCK)?;
+    Ok(())
+}
+
 /// Whether this process has children left (ended ones not reaped yet included).
 pub(crate) fn has_children() -> bool {
     let me = std::process::id();
