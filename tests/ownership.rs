@@ -9,13 +9,22 @@ use crate::common::{DAFT, TestRepo};
 /// The uid the repositories of these tests belong to.
 const OTHER: &str = "12345";
 
+/// Hands `path` to the other user. A file daft's background processes replace meanwhile (a
+/// record written atomically) can vanish under `chown -R`: it goes again until it sees none.
 fn chown(repo: &TestRepo, path: &std::path::Path) {
-    let status = Command::new("chown")
-        .args(["-R", &format!("{OTHER}:{OTHER}")])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::common::wait_until(
+        std::time::Duration::from_secs(10),
+        "chown -R to go through",
+        || {
+            Command::new("chown")
+                .args(["-R", &format!("{OTHER}:{OTHER}")])
+                .arg(path)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        },
+    );
     let _ = repo;
 }
 

@@ -5,15 +5,19 @@
 //! running is ended and recorded. That its worktree is gone it reports to its caller, whose
 //! business the teardown is.
 
+mod place;
+mod reports;
+
+use place::{Place, Where};
+use reports::{Reports, first_line};
+
 use std::fs;
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
-use camino::Utf8PathBuf;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -25,7 +29,6 @@ use crate::printer::Printer;
 use crate::resolve::Plan;
 use crate::runs::{self, Pid, Run, Status, Unseen};
 use crate::state::{State, WorktreeDir};
-use crate::whereabouts::Whereabouts;
 use crate::worktree::Identity;
 
 /// How a supervisor's life ended.
@@ -89,102 +92,6 @@ pub(crate) fn supervise(dir: &Path) -> Result<Ended> {
         if let Some(ended) = me.step(&stop_requested) {
             return Ok(ended);
         }
-    }
-}
-
-/// The first line of `input`, read a byte at a time (nothing past it is taken).
-fn first_line(input: &mut impl std::io::Read) -> Option<String> {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while line.len() < 64 {
-        match input.read(&mut byte) {
-            Ok(1) if byte[0] == b'\n' => return String::from_utf8(line).ok(),
-            Ok(1) => line.push(byte[0]),
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// The hook's reports ("done <job> ok|fail", "abort", then the end of the pipe): forwarded as
-/// they come by a thread, or — where the system has no thread left to give — looked for at
-/// every turn of the loop.
-enum Reports {
-    Relayed,
-    Polled { buf: Vec<u8>, ended: bool },
-}
-
-impl Reports {
-    /// `went`: the hook said "go" (else it died before: no report will come).
-    fn start(went: bool, tx: std::sync::mpsc::Sender<Msg>) -> Self {
-        if !went {
-            let _ = tx.send(Msg::HookEnded);
-            return Self::Relayed;
-        }
-        let relay = std::thread::Builder::new().spawn(move || {
-            let lines = BufReader::new(std::io::stdin()).lines();
-            for line in lines.map_while(Result::ok) {
-                if let Some(msg) = report(&line) {
-                    let _ = tx.send(msg);
-                }
-            }
-            let _ = tx.send(Msg::HookEnded);
-        });
-        if relay.is_ok() {
-            return Self::Relayed;
-        }
-        let _ = platform::nonblocking(&std::io::stdin());
-        Self::Polled {
-            buf: Vec::new(),
-            ended: false,
-        }
-    }
-
-    /// What came since the last turn (where no thread forwards it).
-    fn poll(&mut self) -> Vec<Msg> {
-        let Self::Polled { buf, ended } = self else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        if *ended {
-            return out;
-        }
-        let mut chunk = [0u8; 4096];
-        loop {
-            match std::io::Read::read(&mut std::io::stdin(), &mut chunk) {
-                Ok(0) => {
-                    *ended = true;
-                    break;
-                }
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break, // nothing more for now
-            }
-        }
-        while let Some(at) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=at).collect();
-            if let Some(msg) = report(String::from_utf8_lossy(&line).trim_end()) {
-                out.push(msg);
-            }
-        }
-        if *ended {
-            out.push(Msg::HookEnded);
-        }
-        out
-    }
-}
-
-/// One report of the hook, as a message for the loop.
-fn report(line: &str) -> Option<Msg> {
-    let mut words = line.split(' ');
-    match (
-        words.next(),
-        words.next().and_then(|i| i.parse().ok()),
-        words.next(),
-    ) {
-        (Some("done"), Some(i), Some(result)) => Some(Msg::SyncDone(i, result == "ok")),
-        (Some("abort"), ..) => Some(Msg::Abort),
-        _ => None,
     }
 }
 
@@ -462,58 +369,4 @@ fn end_orphaned_sync_job(run: &Run, name: &str) {
     record.owner = Pid::current();
     record.ended_at = Some(runs::now());
     let _ = run.write_job(&record);
-}
-
-/// Where the supervisor's worktree is: its path, checked each turn, and — when nothing is
-/// there any more — what `whereabouts` makes of it (moved, missing for a moment, gone).
-struct Place {
-    path: Utf8PathBuf,
-}
-
-enum Where {
-    Here,
-    Moved(Utf8PathBuf),
-    Removed,
-}
-
-impl Place {
-    fn new(path: Utf8PathBuf) -> Self {
-        Self { path }
-    }
-
-    fn check(&mut self, state: &State, identity: &Identity) -> Where {
-        if self.path.join(".git").symlink_metadata().is_ok() {
-            return Where::Here;
-        }
-        let Some(admin) = &identity.admin else {
-            return Where::Here; // a main worktree moved by hand: nothing to follow
-        };
-        let bytes = crate::registry::index_bytes(state);
-        // Not in daft's index (the clone itself may be gone): what git knows decides.
-        let entry = crate::registry::entries(&bytes)
-            .find(|e| e.id == identity.id)
-            .unwrap_or_else(|| crate::registry::Entry {
-                id: identity.id.clone(),
-                admin: admin.clone(),
-                ino: 0,
-                path: self.path.clone().into_std_path_buf(),
-            });
-        let whereabouts = match crate::whereabouts::locate(state, &entry) {
-            // Already recorded at its new place (by a daft call from there).
-            Whereabouts::Here => Whereabouts::Moved(entry.path),
-            other => other,
-        };
-        match whereabouts {
-            Whereabouts::Gone => Where::Removed,
-            Whereabouts::Moved(to) => match Utf8PathBuf::from_path_buf(to) {
-                Ok(to) if to != self.path => {
-                    self.path = to.clone();
-                    Where::Moved(to)
-                }
-                _ => Where::Here,
-            },
-            // Moved by hand, or missing for a moment: keep going.
-            _ => Where::Here,
-        }
-    }
 }

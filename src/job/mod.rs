@@ -2,15 +2,15 @@
 //! environment SPEC §3 promises (git's repository-local variables removed, `DAFT_*` added, the
 //! job's `env` expanded), its output in its log, and on the terminal when it is printed.
 
+mod spawn;
+
+pub(crate) use spawn::{NotStarted, Started, note_path, spawn, spawn_check, take_note};
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
+use std::process::Command;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,6 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Action, CopyItem, Job};
 use crate::event::Event;
 use crate::git;
-use crate::logfile::LogFile;
-use crate::printer::Printer;
 use crate::worktree::{Details, Identity};
 
 /// Where and why jobs run: everything a job's environment is made from. The supervisor gets
@@ -146,239 +144,6 @@ pub(crate) fn command(
         crate::platform::run_in_background(&mut cmd);
     }
     Ok(Ok(Prepared { cmd, checks }))
-}
-
-/// Starts a condition's command; `on_exit` gets its exit status from a thread that waits for
-/// it.
-pub(crate) fn spawn_check(
-    mut cmd: Command,
-    on_exit: impl FnOnce(ExitStatus) + Send + 'static,
-) -> Result<u32, NotStarted> {
-    let (start_tx, start_rx) = mpsc::channel::<std::process::Child>();
-    let waiter = thread::Builder::new()
-        .spawn(move || {
-            if let Ok(mut child) = start_rx.recv()
-                && let Ok(status) = child.wait()
-            {
-                on_exit(status);
-            }
-        })
-        .map_err(|err| not_started("cannot start a thread to wait for its condition", &err))?;
-    match cmd.spawn() {
-        Ok(child) => {
-            let pid = child.id();
-            let _ = start_tx.send(child);
-            Ok(pid)
-        }
-        Err(err) => {
-            drop(start_tx);
-            let _ = waiter.join();
-            Err(not_started("cannot start its condition's `sh`", &err))
-        }
-    }
-}
-
-/// A job's process, started.
-pub(crate) struct Started {
-    pub(crate) pid: u32,
-    /// (printed jobs) Signals once all its output is copied.
-    pub(crate) output_done: Option<Receiver<()>>,
-}
-
-/// Why a job's process did not start.
-pub(crate) enum NotStarted {
-    /// The system is out of processes, threads or memory: it may start later.
-    ForNow(String),
-    /// A sentence for the job's record.
-    Never(String),
-}
-
-fn not_started(what: &str, err: &std::io::Error) -> NotStarted {
-    let why = format!("{what}: {err}");
-    match err.raw_os_error() {
-        Some(code)
-            if [
-                rustix::io::Errno::AGAIN,
-                rustix::io::Errno::NOMEM,
-                rustix::io::Errno::MFILE,
-                rustix::io::Errno::NFILE,
-            ]
-            .contains(&rustix::io::Errno::from_raw_os_error(code)) =>
-        {
-            NotStarted::ForNow(why)
-        }
-        _ => NotStarted::Never(why),
-    }
-}
-
-/// The note a job left beside its log (a copy's warning), taken once.
-pub(crate) fn take_note(log: &std::path::Path) -> Option<String> {
-    let path = note_path(log);
-    let text = std::fs::read_to_string(&path).ok()?;
-    let _ = std::fs::remove_file(&path);
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.chars().take(500).collect())
-}
-
-/// Where a job's note is kept, beside its log.
-pub(crate) fn note_path(log: &std::path::Path) -> std::path::PathBuf {
-    log.with_extension("note")
-}
-
-/// Starts `cmd` with its output in the log at `log_path` — and, given a job name and a
-/// printer, also on the terminal line by line under that name — and `stdin` fed to it.
-/// `on_exit` gets its exit status, from a thread that waits for it.
-pub(crate) fn spawn(
-    mut cmd: Command,
-    log_path: &std::path::Path,
-    terminal: Option<(String, Arc<Printer>)>,
-    stdin: Option<Arc<Vec<u8>>>,
-    on_exit: impl FnOnce(ExitStatus) + Send + 'static,
-) -> Result<Started, NotStarted> {
-    let log = LogFile::create(log_path).map_err(|err| {
-        not_started(
-            &format!("cannot create its log {}", log_path.display()),
-            &err,
-        )
-    })?;
-    // Through daft, so the log keeps its cap.
-    let mut reader = None;
-    std::io::pipe()
-        .and_then(|(read_end, pipe_end)| {
-            cmd.stdout(pipe_end.try_clone()?).stderr(pipe_end);
-            reader = Some(read_end);
-            Ok(())
-        })
-        .map_err(|err| not_started("cannot set up its output", &err))?;
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    // The threads that wait for it and copy its output are made before it starts: a system out
-    // of threads must not leave a job running that nobody waits for.
-    let (start_tx, start_rx) = mpsc::channel::<std::process::Child>();
-    let waiter = thread::Builder::new()
-        .spawn(move || {
-            if let Ok(mut child) = start_rx.recv()
-                && let Ok(status) = child.wait()
-            {
-                on_exit(status);
-            }
-        })
-        .map_err(|err| not_started("cannot start a thread to wait for it", &err))?;
-    let output = match reader {
-        Some(reader) => Some(
-            relay(reader, LogFile::new(log), terminal, note_path(log_path))
-                .map_err(|err| not_started("cannot start a thread for its output", &err))?,
-        ),
-        None => None,
-    };
-    let spawned = cmd.spawn();
-    drop(cmd); // closes our copies of the pipe's write end, so the reader sees EOF
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(err) => {
-            drop(start_tx); // the waiter ends
-            let _ = waiter.join();
-            return Err(not_started("cannot start `sh`", &err));
-        }
-    };
-    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        // Without a thread for it the pipe is dropped unwritten: the job sees the end of its
-        // stdin rather than waiting for it forever.
-        let _ = thread::Builder::new().spawn(move || {
-            let _ = pipe.write_all(&data);
-        });
-    }
-    let pid = child.id();
-    let _ = start_tx.send(child);
-    Ok(Started {
-        pid,
-        output_done: output,
-    })
-}
-
-/// The longest line shown on the terminal; the rest of a longer one is in the log.
-const MAX_LINE: usize = 4096;
-
-/// Copies a job's output into its capped log as it comes, a chunk at a time (so a job that
-/// prints without a newline costs no more memory than one chunk), and — given a job name and
-/// a printer — to the terminal, line by line under that name, each line cut at [`MAX_LINE`].
-/// When the job printed past the log's cap, leaves a note saying so for its record. Signals on
-/// the returned channel when the job's end of the pipe is closed.
-fn relay(
-    mut reader: std::io::PipeReader,
-    mut log: LogFile,
-    terminal: Option<(String, Arc<Printer>)>,
-    note: std::path::PathBuf,
-) -> std::io::Result<Receiver<()>> {
-    use std::io::Read as _;
-    let (done_tx, done_rx) = mpsc::channel();
-    thread::Builder::new().spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut line: Vec<u8> = Vec::new();
-        let mut cut = false;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            let _ = log.write(&buf[..n]);
-            let Some((name, printer)) = &terminal else {
-                continue;
-            };
-            for &byte in &buf[..n] {
-                if byte == b'\n' {
-                    show(printer, name, &line, cut);
-                    line.clear();
-                    cut = false;
-                } else if line.len() < MAX_LINE {
-                    line.push(byte);
-                } else {
-                    cut = true;
-                }
-            }
-        }
-        if let Some((name, printer)) = &terminal
-            && !line.is_empty()
-        {
-            show(printer, name, &line, cut);
-        }
-        let _ = log.flush();
-        if let Some(summary) = log.summary() {
-            add_note(&note, &summary);
-        }
-        let _ = done_tx.send(());
-    })?;
-    Ok(done_rx)
-}
-
-/// One line of a job's output on the terminal.
-fn show(printer: &Printer, name: &str, line: &[u8], cut: bool) {
-    let text = String::from_utf8_lossy(line);
-    let text = text.trim_end_matches('\r');
-    if cut {
-        printer.job_line(
-            name,
-            &format!("{text}… (cut: the whole line is in the log)"),
-        );
-    } else {
-        printer.job_line(name, text);
-    }
-}
-
-/// Adds `text` to the note beside a job's log.
-fn add_note(path: &std::path::Path, text: &str) {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = if old.trim().is_empty() {
-        text.to_owned()
-    } else {
-        format!("{}; {text}", old.trim())
-    };
-    let _ = crate::files::write_atomically(path, new.as_bytes());
 }
 
 fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {
