@@ -180,13 +180,19 @@ pub(crate) struct TrustArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum HooksCommand {
-    /// Run an event's jobs by hand (trust still applies)
+    /// Run an event's jobs by hand (trust still applies); a service is restarted and waited for
+    #[command(
+        after_help = "Background jobs are started and left running (`daft hooks wait` waits for them). A service (a job with `ready:`) that is running is stopped first, and the run returns once the new one is ready.\n\nExit codes:\n  0  every synchronous job succeeded, every service it started is ready\n  1  a job failed (whatever `fail_mode` says: that is about git), or a service did not become ready\n  2  a usage or config error"
+    )]
     Run(RunArgs),
     /// Show runs and job logs (`log` alone is `log show`)
     Log(LogArgs),
     /// Cancel running background jobs of this worktree (all, or JOB)
     Cancel(CancelArgs),
-    /// Wait until this worktree's latest run (or the named jobs) has finished
+    /// Wait until this worktree's setup and latest run (or the named jobs) are done
+    #[command(
+        after_help = "A pending setup whose config is trusted is started first. A service (a job with `ready:`) counts as done once it is ready.\n\nExit codes:\n  0    every job succeeded or was skipped by its own condition, every service is ready\n  1    a job failed (or a service ended or was not ready in time), or a record cannot be read\n  2    the setup cannot run here (untrusted or invalid config, another user's repository): it says why and what to do\n  124  the timeout passed"
+    )]
     Wait(WaitArgs),
     /// Same as `daft trust`
     Trust(TrustArgs),

@@ -29,6 +29,8 @@ pub(crate) struct Ledger {
     running: Vec<usize>,
     /// Set by the first failure under `fail_mode: abort`.
     aborted: bool,
+    /// Which jobs are services (`ready:`).
+    services: Vec<bool>,
 }
 
 impl Ledger {
@@ -68,6 +70,7 @@ impl Ledger {
             effects: Vec::new(),
             running: Vec::new(),
             aborted: false,
+            services: event.jobs.iter().map(|job| job.ready.is_some()).collect(),
         }
     }
 
@@ -81,11 +84,30 @@ impl Ledger {
     /// Job `i`'s process started.
     pub(crate) fn started(&mut self, i: usize, process: Pid, at: f64) {
         let record = &mut self.records[i];
-        record.status = Status::Running;
+        record.status = if self.services[i] {
+            Status::Starting
+        } else {
+            Status::Running
+        };
         record.process = Some(process);
         record.owner = self.owner;
         record.started_at = Some(at);
         self.dirty.push(i);
+    }
+
+    /// Service `i` is ready: what needs it may start.
+    pub(crate) fn ready(&mut self, i: usize, at: f64) {
+        let record = &mut self.records[i];
+        if record.status != Status::Starting {
+            return;
+        }
+        record.status = Status::Ready;
+        if let Some(service) = &mut record.service {
+            service.ready_at = Some(at);
+        }
+        // It stays among the running jobs: a stop still cancels it.
+        self.dirty.push(i);
+        self.schedule.serve(i);
     }
 
     /// Job `i` could not be started for now (the system is out of processes or threads): it
@@ -242,6 +264,7 @@ mod tests {
             nice: true,
             yields: true,
             carry_times: None,
+            ready: None,
         }
     }
 
@@ -343,6 +366,38 @@ mod tests {
         ledger.ended(0, Status::Succeeded, Some(0), None, 2.0);
         assert_eq!(ledger.next(), Some(1));
         assert_eq!(ledger.next(), None);
+    }
+
+    #[test]
+    fn a_service_releases_its_dependents_when_ready_and_is_still_cancelled_by_a_stop() {
+        let mut server = job("server", &[]);
+        server.background = true;
+        server.ready = Some(crate::config::Ready {
+            probe: crate::config::Probe::Port("web".into()),
+            within: crate::config::READY_WITHIN,
+        });
+        let mut check = job("check", &["server"]);
+        check.background = true;
+        let mut ledger = Ledger::new(&event(FailMode::Warn, vec![server, check]), &[true; 2], ME);
+        assert_eq!(started(&mut ledger), [0]);
+        assert_eq!(ledger.records[0].status, Status::Starting);
+        ledger.ready(0, 2.0);
+        assert_eq!(ledger.records[0].status, Status::Ready);
+        assert_eq!(started(&mut ledger), [1]);
+        ledger.ended(1, Status::Succeeded, Some(0), None, 3.0);
+        assert!(!ledger.is_done(), "a ready service still runs");
+        ledger.stop("its worktree was removed");
+        assert_eq!(
+            ledger.take_effects(),
+            [Effect::Cancel(
+                0,
+                Status::Cancelled,
+                "its worktree was removed".into()
+            )]
+        );
+        ledger.ended(0, Status::Cancelled, Some(143), None, 4.0);
+        assert!(ledger.is_done());
+        assert_eq!(ledger.records[1].status, Status::Succeeded);
     }
 
     #[test]

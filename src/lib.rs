@@ -45,6 +45,7 @@ mod review;
 mod runner;
 mod runs;
 mod schedule;
+mod service;
 mod setup;
 mod shim;
 mod state;

@@ -40,6 +40,10 @@ pub(crate) struct Plan {
     /// (a setup) It runs as git makes the worktree, not later in a worktree that may be in use.
     #[serde(skip)]
     pub(crate) fresh: bool,
+    /// Run by hand (`daft hooks run`): a failed job fails the command, whatever `fail_mode`
+    /// says about git.
+    #[serde(skip)]
+    pub(crate) by_hand: bool,
 }
 
 /// Why there is nothing to run, when nothing is wrong.
@@ -199,6 +203,7 @@ pub(crate) fn plan(
         notes: ignored.into_iter().collect(),
         owes_setup: checked.config.event(Event::WorktreePostCreate).is_some(),
         fresh: false,
+        by_hand: false,
     })))
 }
 
@@ -272,6 +277,7 @@ pub(crate) fn teardown(
         notes: Vec::new(),
         owes_setup: false,
         fresh: false,
+        by_hand: false,
     })))
 }
 

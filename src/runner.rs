@@ -64,7 +64,11 @@ pub(crate) fn run(
             None
         }
     };
-    let fail_mode = plan.event.fail_mode;
+    let fail_mode = if plan.by_hand {
+        None
+    } else {
+        Some(plan.event.fail_mode)
+    };
     let mut engine = Engine::new(
         run,
         plan.ctx,
@@ -218,8 +222,9 @@ fn drive(
     Ok(interrupted) // dropping the supervisor's pipe tells it we are done
 }
 
-/// The hook's exit code once every synchronous job has ended, with a line about failures.
-fn verdict(engine: &Engine, fail_mode: FailMode, printer: &Printer) -> u8 {
+/// The hook's exit code once every synchronous job has ended, with a line about failures. A
+/// run by hand (no `fail_mode` to apply) fails when a job failed.
+fn verdict(engine: &Engine, fail_mode: Option<FailMode>, printer: &Printer) -> u8 {
     let failed: Vec<&str> = engine
         .records()
         .iter()
@@ -237,13 +242,19 @@ fn verdict(engine: &Engine, fail_mode: FailMode, printer: &Printer) -> u8 {
         .collect::<Vec<_>>()
         .join(", ");
     match fail_mode {
-        FailMode::Warn => {
+        None => {
+            printer.notice(&format!(
+                "{list} failed. See `daft hooks log show {first}`"
+            ));
+            1
+        }
+        Some(FailMode::Warn) => {
             printer.warn(&format!(
                 "{list} failed; git carries on (fail_mode: warn). See `daft hooks log show {first}`"
             ));
             0
         }
-        FailMode::Abort => {
+        Some(FailMode::Abort) => {
             printer.notice(&format!("{list} failed; the hook fails (fail_mode: abort). See `daft hooks log show {first}`"));
             1
         }

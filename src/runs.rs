@@ -20,7 +20,7 @@ use crate::files::{open_lock, write_atomically};
 pub(crate) use crate::platform::Pid;
 use crate::state::{State, WorktreeDir};
 use crate::status::sane_time;
-pub(crate) use crate::status::{JobRecord, Status, now};
+pub(crate) use crate::status::{JobRecord, Service, Status, now};
 
 mod prune;
 

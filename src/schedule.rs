@@ -1,6 +1,7 @@
 //! The order jobs may start in: a job is ready once every job it needs has succeeded, at most
 //! `limit` run at once, and among ready jobs the one with the highest `priority` goes first,
-//! the first in the file on a tie. Pure bookkeeping; starting processes is the caller's
+//! the first in the file on a tie. A service counts as succeeded for what needs it once it is
+//! ready, and from then on no longer takes a place among the `limit`. Pure bookkeeping; starting processes is the caller's
 //! business.
 
 /// How a finished job counts for the jobs that need it.
@@ -16,6 +17,8 @@ enum Slot {
     Waiting,
     /// Started by us, or run by someone else (not ours to start) and not finished yet.
     Running,
+    /// A service that is ready: it runs on, and what needs it may start.
+    Serving,
     Done(Outcome),
 }
 
@@ -60,9 +63,9 @@ impl Schedule {
         let ready = (0..self.slots.len())
             .filter(|&i| {
                 self.slots[i] == Slot::Waiting
-                    && self.needs[i]
-                        .iter()
-                        .all(|&n| self.slots[n] == Slot::Done(Outcome::Succeeded))
+                    && self.needs[i].iter().all(|&n| {
+                        matches!(self.slots[n], Slot::Serving | Slot::Done(Outcome::Succeeded))
+                    })
             })
             // The highest priority; among equals, the first in the file.
             .max_by_key(|&i| (self.priority[i], std::cmp::Reverse(i)))?;
@@ -84,12 +87,28 @@ impl Schedule {
         self.limit = limit.max(1);
     }
 
+    /// Service `i` is ready: what needs it may start, and it leaves its place to another job.
+    pub(crate) fn serve(&mut self, i: usize) {
+        if self.slots[i] == Slot::Running {
+            if self.ours[i] {
+                self.running -= 1;
+            }
+            self.slots[i] = Slot::Serving;
+        }
+    }
+
     /// Records that job `i` finished. Returns the jobs now skipped because of it (directly or
-    /// through another skipped job), each with the need that did not succeed.
+    /// through another skipped job), each with the need that did not succeed. A service that
+    /// ends after it was ready skips nothing: what needed it has started already.
     pub(crate) fn finish(&mut self, i: usize, outcome: Outcome) -> Vec<(usize, usize)> {
         if self.slots[i] == Slot::Running && self.ours[i] {
             self.running -= 1;
         }
+        let outcome = if self.slots[i] == Slot::Serving {
+            Outcome::Succeeded
+        } else {
+            outcome
+        };
         self.slots[i] = Slot::Done(outcome);
         let mut skipped = Vec::new();
         if outcome == Outcome::NotSucceeded {
@@ -190,6 +209,22 @@ mod tests {
         assert_eq!(drain(&mut s), [0, 3]);
         assert_eq!(s.finish(0, Outcome::NotSucceeded), [(1, 0), (2, 1)]);
         s.finish(3, Outcome::Succeeded);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn a_ready_service_lets_its_dependents_start_and_leaves_its_place() {
+        // 0 is a service; 1 needs it; 2 waits for a place (one at a time).
+        let mut s = Schedule::new(vec![vec![], vec![0], vec![]], vec![0; 3], vec![true; 3], 1);
+        assert_eq!(drain(&mut s), [0]);
+        s.serve(0);
+        assert_eq!(drain(&mut s), [1]);
+        s.finish(1, Outcome::Succeeded);
+        assert_eq!(drain(&mut s), [2]);
+        s.finish(2, Outcome::Succeeded);
+        assert!(!s.is_done(), "the service still runs");
+        // It dies later: nothing that needed it is undone, and the schedule is done.
+        assert_eq!(s.finish(0, Outcome::NotSucceeded), []);
         assert!(s.is_done());
     }
 

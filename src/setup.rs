@@ -67,7 +67,7 @@ pub(crate) fn standing(state: &State, identity: &Identity, owed: bool) -> Standi
                 return Standing::Unknown(format!("the records of its setup run {run} are gone"));
             }
             let jobs = Run::open(&run_dir).jobs();
-            if jobs.iter().any(|job| !job.status.is_final()) {
+            if jobs.iter().any(|job| !job.status.settled()) {
                 Standing::Running(run)
             } else if jobs.iter().all(|job| job.status.no_failure()) {
                 Standing::Done(run)

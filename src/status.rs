@@ -13,6 +13,10 @@ use crate::platform::Pid;
 pub(crate) enum Status {
     Pending,
     Running,
+    /// (a service) Running, not ready yet.
+    Starting,
+    /// (a service) Running and ready: done, for `daft hooks wait` and the jobs that need it.
+    Ready,
     Succeeded,
     Failed,
     TimedOut,
@@ -32,7 +36,15 @@ pub(crate) enum Status {
 
 impl Status {
     pub(crate) fn is_final(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running)
+        !matches!(
+            self,
+            Self::Pending | Self::Running | Self::Starting | Self::Ready
+        )
+    }
+
+    /// Whether there is nothing more to wait for: it ended, or it is a service that is ready.
+    pub(crate) fn settled(self) -> bool {
+        self.is_final() || self == Self::Ready
     }
 
     /// Whether the job ended so that what needs it may go on.
@@ -42,13 +54,15 @@ impl Status {
 
     /// Whether it ended in a way that is no failure of the run (a yield is not).
     pub(crate) fn no_failure(self) -> bool {
-        self.went_well() || self == Self::Yielded
+        self.went_well() || matches!(self, Self::Yielded | Self::Ready)
     }
 
     pub(crate) fn word(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
+            Self::Starting => "starting",
+            Self::Ready => "ready",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::TimedOut => "timed-out",
@@ -84,6 +98,21 @@ pub(crate) struct JobRecord {
     pub(crate) started_at: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) ended_at: Option<f64>,
+    /// (a service) What tells it is ready, and since when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) service: Option<Service>,
+}
+
+/// A service's readiness, as its record keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Service {
+    /// The port it serves on, when that is how it is told ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) port: Option<u16>,
+    /// How it is told ready: `port web (4711)`, or `` `CMD` exits 0 ``.
+    pub(crate) probe: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ready_at: Option<f64>,
 }
 
 impl JobRecord {
@@ -99,6 +128,7 @@ impl JobRecord {
             owner,
             started_at: None,
             ended_at: None,
+            service: None,
         }
     }
 

@@ -1,9 +1,11 @@
 //! The agent apps and worktree tools, driven the way each documents its interface: Claude
 //! Code's `WorktreeCreate` / `WorktreeRemove` hooks (JSON on stdin, the path on stdout), Codex's
 //! local-environment setup and cleanup scripts, Conductor's setup and archive scripts (their
-//! environment variables and working directory), and worktrunk for real. In each, the setup
-//! runs exactly once, `daft hooks wait` tells the truth, and the teardown runs once when the
-//! tool removes the worktree. README's recipes are these configs, word for word.
+//! environment variables and working directory), Cursor's `.cursor/worktrees.json` setup
+//! commands, and worktrunk for real. In each, the setup runs exactly once, `daft hooks wait`
+//! returns 0 once the setup is done and the worktree's dev server answers, and the teardown
+//! runs once (the server ended) when the tool removes the worktree. README's recipes are these
+//! configs, word for word.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,8 +15,10 @@ use std::time::Duration;
 use crate::common::{TestRepo, config_mode, read, wait_until};
 use crate::harness::Tool;
 
-/// A setup that counts its runs, a background warmup, and a teardown that counts its own.
-const CONFIG: &str = "hooks:
+/// A setup that counts its runs, a background warmup, a dev server on the worktree's own port
+/// (a service: `daft hooks wait` returns once it answers), and a teardown that counts its own.
+const CONFIG: &str = "ports: [web]
+hooks:
   worktree-post-create:
     jobs:
       - name: setup
@@ -23,6 +27,11 @@ const CONFIG: &str = "hooks:
         run: sleep 0.5; echo \"$DAFT_WORKTREE\" >> \"$DAFT_MAIN_WORKTREE/../warm.log\"
         background: true
         needs: [setup]
+      - name: dev-server
+        run: exec python3 -m http.server \"$DAFT_PORT_WEB\" --bind 127.0.0.1
+        background: true
+        needs: [setup]
+        ready: { port: web }
   worktree-pre-remove:
     jobs:
       - name: save
@@ -61,6 +70,31 @@ archive = "daft remove --prepare ."
 /// worktrunk's `.config/wt.toml` (README's recipe): its own worktree add fires git's hooks,
 /// so only the removal, which it does in the background, needs a word.
 pub(crate) const WORKTRUNK_CONFIG: &str = r#"pre-remove = "daft remove --prepare .""#;
+
+/// Cursor's `.cursor/worktrees.json` (README's recipe).
+pub(crate) const CURSOR_WORKTREES: &str = r#"{
+  "setup-worktree-unix": ["daft hooks wait --timeout 30m"]
+}"#;
+
+/// The worktree's dev server answers on its own port: returns the port.
+#[track_caller]
+fn serving(repo: &TestRepo, wt: &Path) -> u16 {
+    let record = crate::common::job(repo, wt, "dev-server");
+    assert_eq!(record["status"], "ready", "{record}");
+    let port = record["service"]["port"].as_u64().unwrap() as u16;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "nothing answers on {port}"
+    );
+    port
+}
+
+/// The dev server of a removed worktree ended: nothing answers on its port.
+fn stopped_serving(port: u16) {
+    wait_until(Duration::from_secs(20), "the dev server to end", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
+}
 
 /// How many times `log` (one of the counting files) names `wt`.
 fn count(repo: &TestRepo, log: &str, wt: &Path) -> usize {
@@ -170,6 +204,7 @@ fn claude_code_makes_and_removes_its_worktree_through_daft() {
     repo.daft_in(&wt, &["hooks", "wait", "--timeout", "30s"])
         .ok();
     assert_eq!(count(&repo, "warm.log", &wt), 1);
+    let port = serving(&repo, &wt);
     // WorktreeRemove: the worktree goes, and its teardown runs once.
     let input = serde_json::json!({
         "session_id": "abc123",
@@ -190,6 +225,7 @@ fn claude_code_makes_and_removes_its_worktree_through_daft() {
     assert_eq!(count(&repo, "pre-remove.log", &wt), 1);
     once(&repo, "post-remove.log", &wt);
     assert_eq!(count(&repo, "setup.log", &wt), 1);
+    stopped_serving(port);
 }
 
 fn claude_code_s_bad_input_is_an_error_that_says_what_it_is_for() {
@@ -221,11 +257,13 @@ fn codex_s_setup_and_cleanup_scripts() {
         1,
         "wait returned before the warmup ended"
     );
+    let port = serving(&repo, &wt);
     let cleanup = toml_value(CODEX_ENVIRONMENT, "cleanup", "script");
     let (_, code) = tool_runs(&repo, &wt, &cleanup, &env, "");
     assert_eq!(code, Some(0));
     assert_eq!(count(&repo, "pre-remove.log", &wt), 1);
     assert_eq!(count(&repo, "post-remove.log", &wt), 0, "not gone yet");
+    stopped_serving(port);
     repo.git(&["worktree", "remove", "--force", wt.to_str().unwrap()])
         .ok();
     once(&repo, "post-remove.log", &wt);
@@ -266,11 +304,14 @@ fn conductor_s_setup_and_archive_scripts() {
     assert_eq!(tool_runs(&repo, &wt, &setup, &env, "").1, Some(0));
     assert_eq!(count(&repo, "setup.log", &wt), 1);
     assert_eq!(count(&repo, "warm.log", &wt), 1);
+    let port = serving(&repo, &wt);
     // Run again (a second setup script, a restart of the app): nothing runs twice.
     assert_eq!(tool_runs(&repo, &wt, &setup, &env, "").1, Some(0));
     assert_eq!(count(&repo, "setup.log", &wt), 1);
+    assert_eq!(serving(&repo, &wt), port);
     let archive = toml_value(CONDUCTOR_SETTINGS, "scripts", "archive");
     assert_eq!(tool_runs(&repo, &wt, &archive, &env, "").1, Some(0));
+    stopped_serving(port);
     std::fs::remove_dir_all(&wt).unwrap();
     once(&repo, "post-remove.log", &wt);
     assert_eq!(count(&repo, "pre-remove.log", &wt), 1);
@@ -301,9 +342,49 @@ fn worktrunk_s_switch_create_and_remove() {
     repo.daft_in(&wt, &["hooks", "wait", "--timeout", "30s"])
         .ok();
     assert_eq!(count(&repo, "warm.log", &wt), 1);
+    let port = serving(&repo, &wt);
     wt_cmd(&["remove", "feat"]).ok();
     once(&repo, "post-remove.log", &wt);
     assert_eq!(count(&repo, "pre-remove.log", &wt), 1);
+    assert_eq!(count(&repo, "setup.log", &wt), 1);
+    stopped_serving(port);
+}
+
+/// Cursor: its agents' worktrees (under `~/.cursor/worktrees/<repo>/`, detached HEAD) run the
+/// commands of `.cursor/worktrees.json` — the worktree's own file first, the project root's
+/// otherwise — one after another in the worktree, with `ROOT_WORKTREE_PATH` set to the
+/// project's root; a failing command stops the setup. Cursor deletes old worktrees itself, with
+/// no script: daft notices the removal as for any other.
+fn cursor_s_worktree_setup() {
+    let repo = TestRepo::installed(CONFIG);
+    repo.write(".cursor/worktrees.json", CURSOR_WORKTREES);
+    repo.git(&["add", ".cursor/worktrees.json"]).ok();
+    repo.git(&["commit", "-qm", "cursor"]).ok();
+    let wt = repo.path("cursor-home/worktrees/repo/k3x9");
+    repo.git(&["worktree", "add", "--detach", wt.to_str().unwrap()])
+        .ok();
+    let file = [wt.join(".cursor/worktrees.json"), repo.root.join(".cursor/worktrees.json")]
+        .into_iter()
+        .find(|file| file.exists())
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_str(&read(&file)).unwrap();
+    let commands = config["setup-worktree-unix"]
+        .as_array()
+        .or_else(|| config["setup-worktree"].as_array())
+        .unwrap();
+    let env = [("ROOT_WORKTREE_PATH", repo.root.as_path())];
+    for command in commands {
+        let (_, code) = tool_runs(&repo, &wt, command.as_str().unwrap(), &env, "");
+        assert_eq!(code, Some(0), "{command}");
+    }
+    assert_eq!(count(&repo, "setup.log", &wt), 1);
+    assert_eq!(count(&repo, "warm.log", &wt), 1);
+    let port = serving(&repo, &wt);
+    // Cursor's cleanup deletes the worktree; the next git call notices.
+    repo.git(&["worktree", "remove", "--force", wt.to_str().unwrap()])
+        .ok();
+    once(&repo, "post-remove.log", &wt);
+    stopped_serving(port);
     assert_eq!(count(&repo, "setup.log", &wt), 1);
 }
 
@@ -314,16 +395,18 @@ fn readme_s_recipes_are_the_tested_ones() {
         CODEX_ENVIRONMENT,
         CONDUCTOR_SETTINGS,
         WORKTRUNK_CONFIG,
+        CURSOR_WORKTREES,
     ] {
         assert!(readme.contains(recipe), "README lacks\n{recipe}");
     }
 }
 
 crate::cases![
-    claude_code_makes_and_removes_its_worktree_through_daft,
+    [Need::Program("python3")] claude_code_makes_and_removes_its_worktree_through_daft,
     claude_code_s_bad_input_is_an_error_that_says_what_it_is_for,
-    codex_s_setup_and_cleanup_scripts,
-    conductor_s_setup_and_archive_scripts,
-    [Need::Tool(Tool::Worktrunk)] worktrunk_s_switch_create_and_remove,
+    [Need::Program("python3")] codex_s_setup_and_cleanup_scripts,
+    [Need::Program("python3")] conductor_s_setup_and_archive_scripts,
+    [Need::Tool(Tool::Worktrunk), Need::Program("python3")] worktrunk_s_switch_create_and_remove,
+    [Need::Program("python3")] cursor_s_worktree_setup,
     readme_s_recipes_are_the_tested_ones,
 ];

@@ -278,7 +278,8 @@ fn examples(text: &str) -> Vec<String> {
     out
 }
 
-/// A list of jobs put into an event, with a stand-in for each job they need that is not there.
+/// A list of jobs put into an event, with a stand-in for each job they need that is not there,
+/// and the `ports:` their services' `ready: { port: NAME }` name.
 fn in_an_event(block: &str) -> String {
     let names: Vec<&str> = block
         .lines()
@@ -292,7 +293,16 @@ fn in_an_event(block: &str) -> String {
         .map(str::trim)
         .filter(|n| !n.is_empty() && !names.contains(n))
         .collect();
-    let mut text = String::from("hooks:\n  worktree-post-create:\n    jobs:\n");
+    let ports: Vec<&str> = block
+        .lines()
+        .filter_map(|l| l.split_once("ready:")?.1.split_once("port:"))
+        .filter_map(|(_, rest)| rest.split([',', '}', ' ']).find(|w| !w.is_empty()))
+        .collect();
+    let mut text = String::new();
+    if !ports.is_empty() {
+        let _ = writeln!(text, "ports: [{}]", ports.join(", "));
+    }
+    text.push_str("hooks:\n  worktree-post-create:\n    jobs:\n");
     for need in needed {
         let _ = write!(text, "      - name: {need}\n        run: 'true'\n");
     }

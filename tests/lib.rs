@@ -29,6 +29,7 @@ mod ownership;
 mod processes;
 mod review;
 mod security;
+mod services;
 mod setup;
 mod stress;
 mod structure;
@@ -66,6 +67,7 @@ fn main() -> std::process::ExitCode {
             ownership::tests(),
             review::tests(),
             security::tests(),
+            services::tests(),
             setup::tests(),
             stress::tests(),
             structure::tests(),

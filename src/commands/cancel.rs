@@ -15,6 +15,17 @@ use crate::worktree::Worktree;
 pub(crate) fn cancel(args: &CancelArgs) -> Result<u8> {
     let printer = Printer::stderr();
     let wt = Worktree::open(&super::current_dir()?)?;
+    if let Some(job) = &args.job {
+        let known = runs::list(&wt.state().worktree(&wt.identity.id))
+            .iter()
+            .any(|run| run.meta.jobs.iter().any(|name| name == job));
+        if !known {
+            crate::error::usage!(
+                "no job named `{}` has run in this worktree; `daft hooks log show` lists its jobs",
+                crate::escape::text(job)
+            );
+        }
+    }
     let cancelled = cancel_jobs(&wt, args.job.as_deref(), &printer)?;
     if cancelled.is_empty() {
         match &args.job {

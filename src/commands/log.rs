@@ -161,11 +161,27 @@ fn print_table(runs: &[Run]) -> Result<u8> {
             if let (Status::Failed | Status::TimedOut, Some(code)) = (job.status, job.exit_code) {
                 let _ = write!(status, " (exit {code})");
             }
-            let kind = if job.background { "background" } else { "" };
-            let reason = job
-                .reason
-                .as_deref()
-                .map(|r| format!("  {}", crate::escape::text(r)))
+            if let (Status::Starting | Status::Ready, Some(port)) =
+                (job.status, job.service.as_ref().and_then(|s| s.port))
+            {
+                let _ = write!(status, " (port {port})");
+            }
+            let kind = if job.service.is_some() {
+                "service"
+            } else if job.background {
+                "background"
+            } else {
+                ""
+            };
+            let about = match (&job.reason, &job.service) {
+                (Some(reason), _) => Some(reason.clone()),
+                (None, Some(service)) if job.status == Status::Starting => {
+                    Some(format!("ready once {}", service.probe))
+                }
+                _ => None,
+            };
+            let reason = about
+                .map(|r| format!("  {}", crate::escape::text(&r)))
                 .unwrap_or_default();
             let line = format!(
                 "  {:<24} {:<20} {:>8}  {kind}{reason}",
@@ -204,6 +220,7 @@ fn runs_json(runs: &[Run]) -> Vec<serde_json::Value> {
                         "duration_secs": job.started_at.map(|s| job.ended_at.unwrap_or_else(runs::now) - s),
                         "log": run.log_path(&job.name),
                         "note": job.note,
+                        "service": job.service,
                     })
                 })
                 .collect();

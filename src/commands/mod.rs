@@ -39,7 +39,16 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
             | Command::Env(_)
             | Command::Validate
     ) {
-        tell_once();
+        // What is printed for a program to read leaves the telling to a command a person runs.
+        let for_a_program = match &cli.command {
+            Command::Hooks(HooksCommand::Log(log)) => match &log.command {
+                Some(LogCommand::Show(show)) => show.json,
+                None => log.show.json,
+            },
+            Command::Env(env) => env.json,
+            _ => false,
+        };
+        tell_once(!for_a_program);
     }
     match cli.command {
         Command::Install(args) => install::install(&args),
@@ -84,9 +93,10 @@ fn supervise(run_dir: &std::path::Path) -> Result<u8> {
 }
 
 /// What a user should hear once about the repository they work in: that git no longer calls
-/// daft here (something took its hooks), or that this worktree's setup is still owed. Another
+/// daft here (something took its hooks), that a background job here failed since, or that this
+/// worktree's setup is still owed. Another
 /// user's repository is left as it is: nothing of daft's is read or changed there.
-fn tell_once() {
+fn tell_once(failures: bool) {
     let Ok(repo) = current_dir().and_then(|cwd| Repo::discover(&cwd)) else {
         return;
     };
@@ -111,6 +121,10 @@ fn tell_once() {
             .map(|wt| (wt.identity.id.as_str(), wt.root.as_std_path())),
         &printer,
     );
+    // A background job (a service that stopped serving, say) failed since daft last spoke here.
+    if let Some(wt) = here.as_ref().filter(|_| failures) {
+        hook::tell_background_failures(wt, &printer);
+    }
     let marker = state.unhooked_told();
     match crate::install::status::unhooked(&repo) {
         Some(problem) => {

@@ -1,8 +1,11 @@
 //! `daft hooks run <event> [--job NAME] [--dry-run]`: an event's jobs by hand, with the same
-//! engine and the same trust check as the hook.
+//! engine and the same trust check as the hook. A service it runs is a restart: the one
+//! running is stopped first (it holds the port), and the run waits until the new one is
+//! ready.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -14,7 +17,9 @@ use crate::printer::Printer;
 use crate::repo::Repo;
 use crate::resolve::{self, Absent, Resolution};
 use crate::runner::{self, Ran};
+use crate::runs::{self, Status};
 use crate::setup::When;
+use crate::worktree::Worktree;
 
 pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     let Some(event) = Event::parse(&args.event) else {
@@ -69,10 +74,70 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     if let Some(name) = &args.job {
         plan.event = only(&plan.event, name)?;
     }
+    plan.by_hand = true;
     let printer = Arc::new(Printer::stderr());
-    match runner::run(*plan, None, &printer, When::Asked)? {
-        Ran::Code(code) => Ok(code),
-        Ran::SetupStarted(_) => Ok(0),
+    let services: Vec<(String, Duration)> = plan
+        .event
+        .jobs
+        .iter()
+        .filter_map(|job| Some((job.name.clone(), job.ready.as_ref()?.within)))
+        .collect();
+    let wt = Worktree::open(&super::current_dir()?)?;
+    for (name, _) in &services {
+        for stopped in super::cancel::cancel_jobs(&wt, Some(name), &printer)? {
+            printer.notice(&format!("stopped the `{stopped}` that was running, to start it again"));
+        }
+    }
+    let code = match runner::run(*plan, None, &printer, When::Asked)? {
+        Ran::Code(code) => code,
+        Ran::SetupStarted(_) => return Ok(0),
+    };
+    let mut ready = true;
+    for (name, within) in &services {
+        ready &= await_ready(&wt, name, *within, &printer);
+    }
+    Ok(if ready { code } else { code.max(1) })
+}
+
+/// Waits for the newest run's service `name` to be ready (or to fail), and says which.
+fn await_ready(wt: &Worktree, name: &str, within: Duration, printer: &Printer) -> bool {
+    let owner = wt.state().worktree(&wt.identity.id);
+    // Its own `ready:` timeout ends it as failed; the record says so a moment later.
+    let deadline = Instant::now() + within + Duration::from_secs(10);
+    let record = loop {
+        let record = runs::list(&owner)
+            .iter()
+            .find(|run| run.meta.jobs.iter().any(|job| job == name))
+            .map(|run| run.job(name));
+        match record {
+            Some(record) if record.status.settled() || Instant::now() >= deadline => {
+                break Some(record);
+            }
+            None if Instant::now() >= deadline => break None,
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    match record {
+        Some(record) if record.status == Status::Ready => {
+            let port = record.service.as_ref().and_then(|s| s.port);
+            printer.notice(&match port {
+                Some(port) => format!("`{name}` is ready on port {port}"),
+                None => format!("`{name}` is ready"),
+            });
+            true
+        }
+        Some(record) => {
+            let why = record.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            printer.warn(&format!(
+                "`{name}` is {}{why}; see `daft hooks log show {name}`",
+                record.status.word()
+            ));
+            false
+        }
+        None => {
+            printer.warn(&format!("`{name}` has no record of its run; see `daft hooks log show`"));
+            false
+        }
     }
 }
 

@@ -88,16 +88,19 @@ pub(crate) fn run(args: &WaitArgs) -> Result<u8> {
     let mut last_line = Instant::now();
     let records = loop {
         let records: Vec<JobRecord> = targets.iter().map(|t| runs[t.run].job(&t.name)).collect();
-        let waiting: Vec<&JobRecord> = records.iter().filter(|r| !r.status.is_final()).collect();
+        let waiting: Vec<&JobRecord> = records.iter().filter(|r| !r.status.settled()).collect();
         if waiting.is_empty() {
             break records;
         }
         let now = runs::now();
         let line: Vec<String> = waiting
             .iter()
-            .map(|r| match r.started_at {
-                Some(at) => format!("{} {}", r.name, human(secs(now - at))),
-                None => format!("{} (pending)", r.name),
+            .map(|r| match (r.started_at, r.status) {
+                (Some(at), crate::runs::Status::Starting) => {
+                    format!("{} (starting) {}", r.name, human(secs(now - at)))
+                }
+                (Some(at), _) => format!("{} {}", r.name, human(secs(now - at))),
+                (None, _) => format!("{} (pending)", r.name),
             })
             .collect();
         let line = format!("waiting for {}", line.join(" · "));
@@ -198,11 +201,26 @@ fn verdict(runs: &[&Run], records: &[JobRecord], printer: &Printer) -> u8 {
         failed.push(format!("{} {how}", record.name));
     }
     if failed.is_empty() {
-        printer.notice(&format!(
-            "{} job{} done: all succeeded",
-            records.len(),
-            if records.len() == 1 { "" } else { "s" }
-        ));
+        let serving: Vec<String> = records
+            .iter()
+            .filter(|r| r.status == crate::runs::Status::Ready)
+            .map(|r| match r.service.as_ref().and_then(|s| s.port) {
+                Some(port) => format!("{} on port {port}", r.name),
+                None => r.name.clone(),
+            })
+            .collect();
+        let done = records.len() - serving.len();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        printer.notice(&match (done, serving.len()) {
+            (_, 0) => format!("{done} job{} done: all succeeded", plural(done)),
+            (0, n) => format!("ready: {} ({n} service{})", serving.join(", "), plural(n)),
+            (_, n) => format!(
+                "{done} job{} done, all succeeded; ready: {} ({n} service{})",
+                plural(done),
+                serving.join(", "),
+                plural(n)
+            ),
+        });
         return 0;
     }
     let see = first.map_or_else(

@@ -100,6 +100,29 @@ pub(crate) struct Job {
     /// (copy) Tracked files identical to the source worktree's get its modification times:
     /// always, never, or (`None`) when the job carried a tree (a build cache).
     pub(crate) carry_times: Option<bool>,
+    /// (background) A service: how to tell that it is ready.
+    #[serde(default)]
+    pub(crate) ready: Option<Ready>,
+}
+
+/// A service's `ready:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Ready {
+    pub(crate) probe: Probe,
+    /// How long it may take (default [`READY_WITHIN`]).
+    pub(crate) within: Duration,
+}
+
+/// How long a service may take to be ready when its `ready:` does not say.
+pub(crate) const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// What tells that a service is ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Probe {
+    /// A TCP connection to the worktree's port of this name succeeds.
+    Port(String),
+    /// This command exits 0.
+    Run(String),
 }
 
 /// `only:` / `skip:`: every part given must hold for the condition to hold.
@@ -268,6 +291,22 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, Vec<ConfigEr
                     Action::Run(String::new()) // never used: the config is refused
                 }
             };
+            let ready = job.ready.map(|raw| {
+                let mistakes = service_mistakes(
+                    &raw,
+                    (job.background, job.timeout.is_some()),
+                    &action,
+                    file.ports.as_deref().unwrap_or_default(),
+                );
+                errors.extend(mistakes.iter().map(|m| wrong(m)));
+                Ready {
+                    probe: match (raw.port, raw.run) {
+                        (Some(port), _) => Probe::Port(port),
+                        (None, run) => Probe::Run(run.unwrap_or_default()),
+                    },
+                    within: raw.timeout.unwrap_or(READY_WITHIN),
+                }
+            });
             jobs.push(Job {
                 name: job.name,
                 action,
@@ -282,6 +321,7 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, Vec<ConfigEr
                 nice: job.nice.unwrap_or(true),
                 yields: job.yields.unwrap_or(true),
                 carry_times: job.carry_times,
+                ready,
             });
         }
         let fail_mode = raw_event.fail_mode.unwrap_or(if name.can_veto() {
@@ -306,6 +346,47 @@ fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, Vec<ConfigEr
         events,
         ports: file.ports.unwrap_or_default(),
     })
+}
+
+/// What is wrong with a job's `ready:` (a service), each said as what to do.
+fn service_mistakes(
+    ready: &raw::RawReady,
+    (background, timed): (bool, bool),
+    action: &Action,
+    ports: &[String],
+) -> Vec<String> {
+    let mut mistakes = Vec::new();
+    if !background {
+        mistakes.push(
+            "`ready` makes a service, which runs until its worktree goes: add `background: true` (git cannot wait for a job that never ends)".to_owned(),
+        );
+    }
+    if matches!(action, Action::Copy { .. }) {
+        mistakes.push("`ready` goes with `run` (a service), not `copy`".to_owned());
+    }
+    if timed {
+        mistakes.push(
+            "a service runs until its worktree goes, so `timeout` would end it: say how long it may take to start with `ready: { timeout: … }`".to_owned(),
+        );
+    }
+    match (&ready.port, &ready.run) {
+        (Some(_), Some(_)) => mistakes.push(
+            "`ready` takes `port` or `run`, not both: one test of readiness".to_owned(),
+        ),
+        (None, None) => mistakes.push(
+            "`ready` needs `port: NAME` (one of `ports:`) or `run: CMD` (exits 0 once it is ready)".to_owned(),
+        ),
+        (Some(port), None) if !ports.contains(port) => mistakes.push(if ports.is_empty() {
+            format!("`ready: {{ port: {port} }}` names a port, but the file has no `ports:`; add `ports: [{port}]` at the top")
+        } else {
+            format!(
+                "`ready: {{ port: {port} }}` is not one of `ports:` ({}); add it there or use one of them",
+                ports.join(", ")
+            )
+        }),
+        _ => {}
+    }
+    mistakes
 }
 
 #[cfg(test)]

@@ -114,6 +114,35 @@ pub(super) struct RawJob {
     /// the job carried a directory or a glob's trees, not for single files).
     #[serde(default)]
     pub(super) carry_times: Option<bool>,
+    /// (background jobs) Makes the job a service — a dev server, a database — that runs until
+    /// its worktree goes: `daft hooks wait` counts it done once it is ready, and jobs that need
+    /// it start then.
+    #[serde(default)]
+    pub(super) ready: Option<RawReady>,
+}
+
+/// `ready:`: when a service is ready.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ready", transform = schema::one_probe)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "when the service is ready: a mapping with `port: NAME` or `run: CMD` (and optionally `timeout`)"
+)]
+pub(super) struct RawReady {
+    /// Ready when a TCP connection to this worktree's port NAME (one of `ports:`) succeeds on
+    /// 127.0.0.1 (or ::1).
+    #[serde(default, deserialize_with = "values::port_name")]
+    #[schemars(schema_with = "schema::port_name")]
+    pub(super) port: Option<String>,
+    /// Ready when this command exits 0: run every half second, in the job's root, with its
+    /// environment.
+    #[serde(default, deserialize_with = "values::command_opt")]
+    pub(super) run: Option<String>,
+    /// How long it may take to become ready (default 60s); not ready by then, it fails and is
+    /// ended.
+    #[serde(default, deserialize_with = "values::timeout")]
+    #[schemars(schema_with = "schema::ready_within")]
+    pub(super) timeout: Option<Duration>,
 }
 
 /// `only:` / `skip:`.

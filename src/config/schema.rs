@@ -68,6 +68,34 @@ pub(super) fn ports(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// `ready: { timeout: }`: how long a service may take to be ready.
+pub(super) fn ready_within(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "How long the service may take to become ready (default 60s): 30s, 2m, or a number of seconds; not ready by then, it fails and is ended.",
+        "anyOf": [
+            { "type": "string", "pattern": "^\\s*([0-9]+(ms|s|m|h))+\\s*$|^\\s*[0-9]+\\s*$" },
+            { "type": "integer", "minimum": 1 },
+        ],
+    })
+}
+
+/// One of the names in `ports:`.
+pub(super) fn port_name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Ready when a TCP connection to this worktree's port NAME (one of `ports:`) succeeds on 127.0.0.1.",
+        "type": "string",
+        "pattern": "^[A-Za-z][A-Za-z0-9_-]{0,39}$",
+    })
+}
+
+/// A service is ready by one test: its `port` answers, or its `run` command exits 0.
+pub(super) fn one_probe(schema: &mut Schema) {
+    schema.insert(
+        "oneOf".into(),
+        serde_json::json!([{ "required": ["port"] }, { "required": ["run"] }]),
+    );
+}
+
 /// A job does one thing: `run` a command, or `copy` paths.
 pub(super) fn one_action(schema: &mut Schema) {
     schema.insert(

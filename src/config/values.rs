@@ -366,6 +366,18 @@ pub(crate) fn valid_port_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// `ready: { port: NAME }`: a port name (that it is one of `ports:` is checked with the whole
+/// file).
+pub(super) fn port_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    if !valid_port_name(&name) {
+        return Err(de::Error::custom(format!(
+            "port name `{name}`: use letters, digits, `_` and `-`, starting with a letter, as in `ports:`"
+        )));
+    }
+    Ok(Some(name))
+}
+
 /// `ports:` names, each once: they become `DAFT_PORT_<NAME>`.
 pub(super) fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let names = checked_list(d, "port names", false, |name| {

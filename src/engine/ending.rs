@@ -78,6 +78,7 @@ impl super::Engine {
             return;
         }
         self.pending.remove(&i);
+        self.probing.remove(&i);
         if let Some(done) = process.output_done {
             // Let the last lines arrive, but never wait on a straggler that keeps the pipe open.
             let _ = done.recv_timeout(Duration::from_millis(200));
@@ -99,6 +100,9 @@ impl super::Engine {
                 platform::signal_group(process.pid, Signal::Kill);
                 (status, Some(reason))
             }
+            None if self.event.jobs[i].ready.is_some() => {
+                (Status::Failed, Some(self.service_ended(i, exit)))
+            }
             None if exit.success() => (Status::Succeeded, None),
             None => (
                 Status::Failed,
@@ -106,6 +110,24 @@ impl super::Engine {
             ),
         };
         self.end(i, status, code, reason);
+    }
+
+    /// Why a service that ended by itself failed: it was to run until its worktree goes.
+    fn service_ended(&self, i: usize, exit: ExitStatus) -> String {
+        let how = match (exit.code(), exit.signal()) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "ended".to_owned(),
+        };
+        let job = &self.event.jobs[i].name;
+        if self.ledger.records[i].status == Status::Ready {
+            format!(
+                "stopped serving ({how}) after it was ready; daft does not restart a service by itself (a crash loop would hide the crash): `daft hooks run {} --job {job}` starts it again",
+                self.ctx.event.name()
+            )
+        } else {
+            format!("ended ({how}) before it was ready")
+        }
     }
 
     pub(super) fn end(

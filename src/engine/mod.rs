@@ -18,6 +18,7 @@ use crate::job::Context;
 use crate::ledger::{Effect, Ledger};
 use crate::printer::Printer;
 use crate::runs::{JobRecord, Pid, Run, Status};
+use crate::service::Probing;
 
 /// How long a job has between SIGTERM and SIGKILL.
 pub(crate) use crate::platform::GRACE;
@@ -59,6 +60,7 @@ struct Process {
 struct Pending {
     cmd: std::process::Command,
     checks: std::collections::VecDeque<(Check, std::process::Command)>,
+    ready: Option<crate::service::Test>,
 }
 
 pub(crate) struct Engine {
@@ -78,6 +80,8 @@ pub(crate) struct Engine {
     retries: HashMap<usize, u32>,
     /// Jobs whose conditions run before them.
     pending: HashMap<usize, Pending>,
+    /// Services not ready yet.
+    probing: HashMap<usize, Probing>,
 }
 
 impl Engine {
@@ -108,6 +112,7 @@ impl Engine {
             retry_at: None,
             retries: HashMap::new(),
             pending: HashMap::new(),
+            probing: HashMap::new(),
         };
         engine.flush();
         engine
@@ -143,6 +148,7 @@ impl Engine {
 
     /// Waits for the next message, at most until the nearest deadline or `tick`.
     pub(crate) fn wait(&mut self, tick: Duration) -> Option<Msg> {
+        self.look_at_services();
         let now = Instant::now();
         let next = self
             .running
@@ -150,6 +156,7 @@ impl Engine {
             .flat_map(|p| [p.deadline, p.kill_at])
             .chain([self.retry_at])
             .flatten()
+            .chain(self.probing.values().map(Probing::next_look))
             .min();
         let timeout = next.map_or(tick, |at| at.saturating_duration_since(now).min(tick));
         match self.rx.recv_timeout(timeout) {
@@ -230,6 +237,36 @@ impl Engine {
     /// Indices of running jobs, with their process group.
     pub(crate) fn running(&self) -> Vec<(usize, u32)> {
         self.running.iter().map(|(&i, p)| (i, p.pid)).collect()
+    }
+
+    /// The engine's own helper processes (a service's `ready: { run }` under way), each its
+    /// own process group: not a job's leftovers, and reaped by the engine.
+    pub(crate) fn helpers(&self) -> Vec<u32> {
+        self.probing.values().filter_map(Probing::process).collect()
+    }
+
+    /// Tells the services that are ready so; one not ready within its time is ended, failed.
+    fn look_at_services(&mut self) {
+        if self.probing.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut settled = Vec::new();
+        for (&i, probing) in &mut self.probing {
+            match probing.look(now) {
+                crate::service::Look::NotYet => {}
+                crate::service::Look::Ready => settled.push((i, None)),
+                crate::service::Look::TooLate(why) => settled.push((i, Some(why))),
+            }
+        }
+        for (i, too_late) in settled {
+            self.probing.remove(&i);
+            match too_late {
+                None => self.ledger.ready(i, crate::runs::now()),
+                Some(why) => self.signal(i, Status::Failed, &why),
+            }
+        }
+        self.flush();
     }
 
     /// Whether a failure stopped the rest (`fail_mode: abort`).

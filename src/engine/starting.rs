@@ -39,6 +39,7 @@ impl super::Engine {
             Pending {
                 cmd: prepared.cmd,
                 checks: prepared.checks.into(),
+                ready: prepared.ready,
             },
         );
         self.launch(i)
@@ -109,6 +110,12 @@ impl super::Engine {
                 check: None,
             },
         );
+        if let Some(test) = pending.ready {
+            self.ledger.records[i].service = Some(test.record());
+            let within = job.ready.as_ref().map_or(crate::config::READY_WITHIN, |r| r.within);
+            self.probing
+                .insert(i, crate::service::Probing::new(test, within));
+        }
         self.ledger
             .started(i, Pid::of(pid).unwrap_or(Pid { pid, start: 0 }), now());
         true

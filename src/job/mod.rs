@@ -61,6 +61,8 @@ impl Context {
 pub(crate) struct Prepared {
     pub(crate) cmd: Command,
     pub(crate) checks: Vec<(crate::conditions::Check, Command)>,
+    /// (a service) How it is told ready.
+    pub(crate) ready: Option<crate::service::Test>,
 }
 
 /// Builds the command for `job` of run `run`. Fails with a sentence for the job's record when
@@ -79,6 +81,7 @@ pub(crate) fn command(
     {
         return Ok(Err(why));
     }
+    let ready = crate::service::Test::of(job, &ctx.ports, dir.clone().into(), &env)?;
     let checks = crate::conditions::checks(job)
         .into_iter()
         .map(|check| {
@@ -143,7 +146,7 @@ pub(crate) fn command(
     if job.background && job.nice {
         crate::platform::run_in_background(&mut cmd);
     }
-    Ok(Ok(Prepared { cmd, checks }))
+    Ok(Ok(Prepared { cmd, checks, ready }))
 }
 
 fn working_dir(job: &Job, worktree: &Utf8Path) -> Result<Utf8PathBuf, String> {

@@ -163,7 +163,8 @@ impl Supervision {
                 .stop("the supervisor was told to stop (SIGTERM or SIGINT)");
             self.leftovers.end_all();
         }
-        let leaders: Vec<u32> = self.engine.running().iter().map(|(_, pid)| *pid).collect();
+        let mut leaders: Vec<u32> = self.engine.running().iter().map(|(_, pid)| *pid).collect();
+        leaders.extend(self.engine.helpers());
         platform::reap_adopted(&leaders);
         self.lower_when_only_background_is_left();
         self.watch_worktree();
@@ -199,7 +200,8 @@ impl Supervision {
     /// What the jobs left in the worktree (listed, ended with their job); the user's build
     /// servers they started are named once and left alone.
     fn look_for_leftovers(&mut self, now: bool) {
-        let own: Vec<u32> = self.engine.running().iter().map(|(_, pid)| *pid).collect();
+        let mut own: Vec<u32> = self.engine.running().iter().map(|(_, pid)| *pid).collect();
+        own.extend(self.engine.helpers());
         let root = self.place.path.clone();
         for line in self
             .leftovers
