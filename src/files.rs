@@ -11,11 +11,29 @@ use anyhow::{Context, Result};
 /// through a symlink) and renames it into place: a reader sees the old content or the new,
 /// never half of one.
 pub(crate) fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
-    let path = path.as_ref();
+    replace(path.as_ref(), bytes, Readers::Daft)
+}
+
+/// [`write_atomically`] for a file people read (a man page): readable as the umask allows,
+/// like any file they would write themselves, not only by daft's user.
+pub(crate) fn write_for_people(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, Readers::Umask)
+}
+
+/// Who may read what daft writes.
+#[derive(Clone, Copy)]
+enum Readers {
+    /// daft's own records: its user alone (0600).
+    Daft,
+    /// A file for people (a config, a man page): 0666 less the umask, as an editor writes it.
+    Umask,
+}
+
+fn replace(path: &Path, bytes: &[u8], readers: Readers) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let result = (|| {
-        let file = filled_temp_in(dir, bytes)?;
+        let file = filled_temp_in(dir, bytes, readers)?;
         file.persist(path).map_err(|err| err.error)?;
         std::io::Result::Ok(())
     })();
@@ -23,21 +41,31 @@ pub(crate) fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(
 }
 
 /// Writes `bytes` to `path`, which must not exist: the file appears whole or not at all, and
-/// one that another process made first is never replaced.
-pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+/// one that another process made first is never replaced. It is a file people read and
+/// commit (`daft init`'s config), so it is readable as the umask allows: teammates on a
+/// shared checkout can read it.
+pub(crate) fn write_new_for_people(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let file = filled_temp_in(dir, bytes)?;
+    let file = filled_temp_in(dir, bytes, Readers::Umask)?;
     file.persist_noclobber(path).map_err(|err| err.error)?;
     Ok(())
 }
 
 /// A new, randomly named file in `dir` (created exclusively, so never through a symlink)
 /// holding `bytes`, removed again unless it is persisted.
-fn filled_temp_in(dir: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::Builder::new()
-        .prefix(".daft-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+fn filled_temp_in(
+    dir: &Path,
+    bytes: &[u8],
+    readers: Readers,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".daft-").suffix(".tmp");
+    if let Readers::Umask = readers {
+        // Given to open(2), so the umask applies as to any new file.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.tempfile_in(dir)?;
     file.write_all(bytes)?;
     Ok(file)
 }

@@ -52,6 +52,7 @@ mod state;
 mod status;
 mod supervisor;
 mod trust;
+mod untracked;
 mod whereabouts;
 mod worktree;
 mod yielding;

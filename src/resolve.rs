@@ -24,6 +24,7 @@ use crate::worktree::{self, Worktree};
 
 /// What runs: an event's jobs, and everything they are told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools)] // independent facts about one run, not a state
 pub(crate) struct Plan {
     pub(crate) ctx: Context,
     pub(crate) event: EventConfig,
@@ -118,6 +119,16 @@ pub(crate) fn check(repo: &Repo, named: Option<Event>) -> Result<Checked, Resolu
     let trusted = match Store::new(&state).check(sources) {
         Ok(trusted) => trusted,
         Err((sources, status)) => {
+            // Trusting it would not make it run: said without parsing what is not trusted.
+            if Store::new(&state).known_invalid(&trust::Fingerprint::of(&sources)) {
+                return Err(refused(
+                    Why::Invalid,
+                    format!(
+                        "{} has mistakes, so `daft trust` refused it; no jobs ran. Fix it (`daft validate` lists every problem), then trust it with `daft trust`",
+                        sources.file_name()
+                    ),
+                ));
+            }
             let why = match &status {
                 trust::Status::Unreadable(reason) => {
                     format!("the trust store is unreadable ({reason})")

@@ -243,9 +243,7 @@ fn verdict(engine: &Engine, fail_mode: Option<FailMode>, printer: &Printer) -> u
         .join(", ");
     match fail_mode {
         None => {
-            printer.notice(&format!(
-                "{list} failed. See `daft hooks log show {first}`"
-            ));
+            printer.notice(&format!("{list} failed. See `daft hooks log show {first}`"));
             1
         }
         Some(FailMode::Warn) => {

@@ -64,7 +64,10 @@ impl Schedule {
             .filter(|&i| {
                 self.slots[i] == Slot::Waiting
                     && self.needs[i].iter().all(|&n| {
-                        matches!(self.slots[n], Slot::Serving | Slot::Done(Outcome::Succeeded))
+                        matches!(
+                            self.slots[n],
+                            Slot::Serving | Slot::Done(Outcome::Succeeded)
+                        )
                     })
             })
             // The highest priority; among equals, the first in the file.

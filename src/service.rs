@@ -26,8 +26,15 @@ const CONNECT: Duration = Duration::from_millis(100);
 /// How a service is told ready, with what that needs at hand (its port, or its command's
 /// directory and environment).
 pub(crate) enum Test {
-    Port { name: String, port: u16 },
-    Run { run: String, dir: PathBuf, env: BTreeMap<OsString, OsString> },
+    Port {
+        name: String,
+        port: u16,
+    },
+    Run {
+        run: String,
+        dir: PathBuf,
+        env: BTreeMap<OsString, OsString>,
+    },
 }
 
 impl Test {
@@ -240,7 +247,11 @@ mod tests {
             if look != Look::NotYet || Instant::now() >= end {
                 return look;
             }
-            std::thread::sleep(probing.next_look().saturating_duration_since(Instant::now()));
+            std::thread::sleep(
+                probing
+                    .next_look()
+                    .saturating_duration_since(Instant::now()),
+            );
         }
     }
 
@@ -277,7 +288,9 @@ mod tests {
         match settle(&mut probing, Duration::from_secs(5)) {
             Look::TooLate(why) => assert_eq!(
                 why,
-                format!("not ready within 0.3s: nothing answered on port web ({port}); does it listen on 127.0.0.1:$DAFT_PORT_WEB?")
+                format!(
+                    "not ready within 0.3s: nothing answered on port web ({port}); does it listen on 127.0.0.1:$DAFT_PORT_WEB?"
+                )
             ),
             other => panic!("{other:?}"),
         }

@@ -124,6 +124,18 @@ impl Store {
         }
     }
 
+    /// Notes that `fingerprint`'s config was refused for its mistakes (by `daft trust`), so a
+    /// hook can say that, not "not trusted yet", without parsing what is not trusted. Only
+    /// the latest is kept; best effort.
+    pub(crate) fn note_invalid(&self, fingerprint: &Fingerprint) {
+        let _ = crate::files::write_atomically(self.dir.join("invalid"), fingerprint.0.as_bytes());
+    }
+
+    /// Whether `fingerprint`'s config is the one last refused for its mistakes.
+    pub(crate) fn known_invalid(&self, fingerprint: &Fingerprint) -> bool {
+        std::fs::read(self.dir.join("invalid")).is_ok_and(|noted| noted == fingerprint.0.as_bytes())
+    }
+
     /// `sources` as a config that may run, or why not.
     pub(crate) fn check(&self, sources: Sources) -> Result<Trusted, (Sources, Status)> {
         let fingerprint = Fingerprint::of(&sources);

@@ -137,6 +137,15 @@ impl Worktree {
         State::of(self.common_dir.as_std_path())
     }
 
+    /// Whether its files are checked out: `git worktree add --no-checkout` makes a worktree
+    /// with no index and no files, until a checkout (or `git reset --hard`) puts them there.
+    pub(crate) fn checked_out(&self) -> bool {
+        self.repo.git_dir.join("index").exists()
+            || self
+                .details()
+                .is_ok_and(|details| details.commit.is_empty())
+    }
+
     /// The branch (empty when detached), commit and main worktree, for a job's environment.
     pub(crate) fn details(&self) -> Result<Details> {
         let options = gix::open::Options::isolated();

@@ -363,10 +363,13 @@ fn cursor_s_worktree_setup() {
     let wt = repo.path("cursor-home/worktrees/repo/k3x9");
     repo.git(&["worktree", "add", "--detach", wt.to_str().unwrap()])
         .ok();
-    let file = [wt.join(".cursor/worktrees.json"), repo.root.join(".cursor/worktrees.json")]
-        .into_iter()
-        .find(|file| file.exists())
-        .unwrap();
+    let file = [
+        wt.join(".cursor/worktrees.json"),
+        repo.root.join(".cursor/worktrees.json"),
+    ]
+    .into_iter()
+    .find(|file| file.exists())
+    .unwrap();
     let config: serde_json::Value = serde_json::from_str(&read(&file)).unwrap();
     let commands = config["setup-worktree-unix"]
         .as_array()

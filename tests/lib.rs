@@ -23,6 +23,7 @@ mod init;
 mod inputs;
 mod install;
 mod lifecycle;
+mod loud;
 mod moves;
 mod orchestration;
 mod ownership;
@@ -61,6 +62,7 @@ fn main() -> std::process::ExitCode {
             inputs::tests(),
             install::tests(),
             lifecycle::tests(),
+            loud::tests(),
             moves::tests(),
             orchestration::tests(),
             processes::tests(),

@@ -60,12 +60,22 @@ fn wait_returns_once_the_server_answers_and_what_needs_it_follows() {
     assert_eq!(server["service"]["port"], port, "{server}");
     let ready_at = server["service"]["ready_at"].as_f64().unwrap();
     let started_at = server["started_at"].as_f64().unwrap();
-    assert!(ready_at - started_at >= 1.0, "ready only once it answered: {server}");
+    assert!(
+        ready_at - started_at >= 1.0,
+        "ready only once it answered: {server}"
+    );
     // `wait` returned within a couple of seconds of the server answering, not at its timeout.
-    assert!(returned - ready_at < 3.0, "wait returned {}s after ready", returned - ready_at);
+    assert!(
+        returned - ready_at < 3.0,
+        "wait returned {}s after ready",
+        returned - ready_at
+    );
     // The job that needs it started once it was ready, and reached it.
     let smoke_at: f64 = read(&wt.join("smoke.at")).trim().parse().unwrap();
-    assert!(smoke_at >= ready_at, "smoke ran before the server was ready");
+    assert!(
+        smoke_at >= ready_at,
+        "smoke ran before the server was ready"
+    );
     let table = repo.daft_in(&wt, &["hooks", "log", "show"]).ok().stdout();
     let line = table.lines().find(|l| l.contains("dev-server")).unwrap();
     assert!(line.contains(&format!("ready (port {port})")), "{table}");
@@ -89,7 +99,10 @@ fn a_service_that_ends_before_it_is_ready_fails_the_wait() {
         .fails_with(1)
         .stderr_has("dev-server failed (exit 3); see `daft hooks log show dev-server`");
     let server = job(&repo, &wt, "dev-server");
-    assert_eq!(server["reason"], "ended (exit 3) before it was ready", "{server}");
+    assert_eq!(
+        server["reason"], "ended (exit 3) before it was ready",
+        "{server}"
+    );
 }
 
 fn a_service_never_ready_fails_at_its_own_timeout_and_is_ended() {
@@ -155,7 +168,8 @@ fn a_command_tells_when_it_is_ready() {
 fn the_worktree_s_removal_ends_it_and_frees_its_port() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
-    repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"]).ok();
+    repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"])
+        .ok();
     let port = web_port(&repo, &wt);
     let pid = job(&repo, &wt, "dev-server")["pid"].as_u64().unwrap() as u32;
     assert!(answers(port));
@@ -164,11 +178,15 @@ fn the_worktree_s_removal_ends_it_and_frees_its_port() {
     wait_until(Duration::from_secs(20), "the server to end", || {
         !pid_alive(pid) && !answers(port)
     });
-    wait_until(Duration::from_secs(20), "the port's lease to be released", || {
-        let leases = std::fs::read_to_string(repo.home().join(".local/state/daft/ports.json"))
-            .unwrap_or_default();
-        !leases.contains(&format!("\"port\": {port},"))
-    });
+    wait_until(
+        Duration::from_secs(20),
+        "the port's lease to be released",
+        || {
+            let leases = std::fs::read_to_string(repo.home().join(".local/state/daft/ports.json"))
+                .unwrap_or_default();
+            !leases.contains(&format!("\"port\": {port},"))
+        },
+    );
     // Free for anyone now.
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
 }
@@ -176,12 +194,19 @@ fn the_worktree_s_removal_ends_it_and_frees_its_port() {
 fn a_restart_gives_a_new_process_on_the_same_port() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
-    repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"]).ok();
+    repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"])
+        .ok();
     let port = web_port(&repo, &wt);
     let before = job(&repo, &wt, "dev-server")["pid"].as_u64().unwrap() as u32;
     repo.daft_in(
         &wt,
-        &["hooks", "run", "worktree-post-create", "--job", "dev-server"],
+        &[
+            "hooks",
+            "run",
+            "worktree-post-create",
+            "--job",
+            "dev-server",
+        ],
     )
     .ok()
     .stderr_has("stopped the `dev-server` that was running, to start it again")
@@ -199,14 +224,17 @@ fn a_restart_gives_a_new_process_on_the_same_port() {
 fn a_service_that_dies_after_it_was_ready_is_told_and_shown_failed() {
     let repo = TestRepo::installed(SERVER);
     let wt = added(&repo, "wt");
-    repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"]).ok();
+    repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"])
+        .ok();
     let pid = job(&repo, &wt, "dev-server")["pid"].as_u64().unwrap();
     assert!(kill("KILL", pid as i64));
     wait_for_status(&repo, &wt, "dev-server", "failed");
     // The next daft command in the worktree tells it, once.
     let told = repo.daft_in(&wt, &["env"]).ok().stderr();
     assert!(
-        told.contains("background job `dev-server` failed (exit 137); see `daft hooks log show dev-server`"),
+        told.contains(
+            "background job `dev-server` failed (exit 137); see `daft hooks log show dev-server`"
+        ),
         "{told}"
     );
     let table = repo.daft_in(&wt, &["hooks", "log", "show"]).ok().stdout();

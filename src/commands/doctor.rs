@@ -54,9 +54,10 @@ fn config(repo: &Repo) -> Vec<Finding> {
     let sources = match Sources::find(root) {
         Ok(Some(sources)) => sources,
         Ok(None) => {
-            return vec![ok(
-                "no daft.yml in this worktree: nothing for daft to run here".into(),
-            )];
+            return vec![match crate::untracked::config_left_behind(repo) {
+                Some((what, fix)) => bad(format!("no daft.yml in this worktree: {what}"), fix),
+                None => ok("no daft.yml in this worktree: nothing for daft to run here".into()),
+            }];
         }
         Err(err) => {
             return vec![bad(

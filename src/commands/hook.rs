@@ -20,6 +20,24 @@ use crate::state::State;
 use crate::worktree::Worktree;
 use crate::{env, platform, previous, removal, runs};
 
+/// `daft hook NAME` typed by hand with a name git never runs (`daft hook wait`, a slip for
+/// `daft hooks wait`) is a usage error: silence would read as "done". What git runs — a shim,
+/// a linked name — is never refused: it always gets a hook's answer.
+pub(crate) fn check_name(args: &HookArgs) -> anyhow::Result<()> {
+    if Hook::parse(&args.name).is_some() || args.linked.is_some() || env::via_shim() {
+        return Ok(());
+    }
+    let name = crate::escape::text(&args.name);
+    if ["run", "log", "cancel", "wait", "trust"].contains(&args.name.as_str()) {
+        crate::error::usage!(
+            "`daft hook` is what git runs for its hooks, and git has no hook `{name}`: did you mean `daft hooks {name}`?"
+        );
+    }
+    crate::error::usage!(
+        "`daft hook` is what git runs for its hooks, and git has no hook `{name}`; the commands for people are `daft hooks run|log|cancel|wait|trust` (see `daft hooks --help`)"
+    );
+}
+
 pub(crate) fn run(args: &HookArgs) -> u8 {
     let printer = Arc::new(Printer::stderr());
     if let Some(linked) = &args.linked {
@@ -113,6 +131,11 @@ fn resolve(
     printer: &Printer,
 ) -> anyhow::Result<Resolution> {
     let event = event::detect(hook, &args.args, repo);
+    if event == Event::WorktreePostCreate
+        && let Some(said) = crate::untracked::carry_local_config(repo)
+    {
+        printer.notice(&said);
+    }
     let mut resolution = resolve::resolve(repo, event, &args.args)?;
     if let Resolution::Ready(plan) = &mut resolution {
         // git has just made it: a setup now runs in a worktree nothing has used yet.
@@ -123,6 +146,11 @@ fn resolve(
         Resolution::Nothing(Absent::NoConfig | Absent::NoWorkTree)
     );
     if !has_config {
+        if event == Event::WorktreePostCreate
+            && let Some((what, fix)) = crate::untracked::config_left_behind(repo)
+        {
+            printer.warn(&format!("{what}. To fix: {fix}"));
+        }
         return Ok(resolution);
     }
     let Ok(wt) = Worktree::of(repo) else {
@@ -143,9 +171,11 @@ fn resolve(
                 Owed::NotTrusted,
             )?;
             let mut refusal = refusal.clone();
-            refusal.message.push_str(
-                " — this worktree's setup is owed: trusting the config runs it (or `daft hooks wait` here, once it is trusted)",
-            );
+            refusal.message.push_str(if refusal.why == Why::Invalid {
+                " — this worktree's setup is owed: it runs once the config is fixed and trusted (`daft trust` runs it, or `daft hooks wait` here then)"
+            } else {
+                " — this worktree's setup is owed: trusting the config runs it (or `daft hooks wait` here, once it is trusted)"
+            });
             return Ok(Resolution::Refused(refusal));
         }
         Resolution::Ready(plan) if event != Event::WorktreePostCreate => {

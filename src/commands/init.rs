@@ -40,14 +40,14 @@ pub(crate) fn run() -> Result<u8> {
     made.parse()
         .map_err(|err| anyhow::anyhow!("{err}"))
         .context("daft init made a config it cannot read")?;
-    crate::files::write_new(&path, text.as_bytes())
+    crate::files::write_new_for_people(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", shell_quote(&path));
     let schema = root.join("daft.schema.json");
     if !schema.exists() {
         let mut json = crate::config::schema();
         json.push('\n');
-        crate::files::write_new(&schema, json.as_bytes())
+        crate::files::write_new_for_people(&schema, json.as_bytes())
             .with_context(|| format!("cannot write {}", schema.display()))?;
         println!(
             "wrote {} (editors check daft.yml against it)",

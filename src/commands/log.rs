@@ -43,6 +43,9 @@ pub(crate) fn show(args: &ShowArgs) -> Result<u8> {
             }
             if runs.is_empty() {
                 println!("no runs yet in {}", crate::escape::text(wt.root.as_str()));
+                if let Some((what, fix)) = crate::untracked::config_left_behind(&wt.repo) {
+                    Printer::stderr().warn(&format!("{what}. To fix: {fix}"));
+                }
                 return Ok(0);
             }
             print_table(&runs)

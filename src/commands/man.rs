@@ -85,7 +85,7 @@ fn write_page(
     let path = dir.join(format!("{name}.1"));
     let mut page = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
-    crate::files::write_atomically(&path, &page)?;
+    crate::files::write_for_people(&path, &page)?;
     written.push(path);
     Ok(cmd)
 }

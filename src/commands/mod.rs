@@ -54,7 +54,10 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8> {
         Command::Install(args) => install::install(&args),
         Command::Uninstall(args) => install::uninstall(&args),
         Command::Doctor => doctor::run(),
-        Command::Hook(args) => Ok(hook::run(&args)),
+        Command::Hook(args) => {
+            hook::check_name(&args)?;
+            Ok(hook::run(&args))
+        }
         Command::Trust(args) | Command::Hooks(HooksCommand::Trust(args)) => trust::trust(&args),
         Command::Untrust => trust::untrust(),
         Command::Hooks(HooksCommand::Run(args)) => run::run(&args),

@@ -85,7 +85,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     let wt = Worktree::open(&super::current_dir()?)?;
     for (name, _) in &services {
         for stopped in super::cancel::cancel_jobs(&wt, Some(name), &printer)? {
-            printer.notice(&format!("stopped the `{stopped}` that was running, to start it again"));
+            printer.notice(&format!(
+                "stopped the `{stopped}` that was running, to start it again"
+            ));
         }
     }
     let code = match runner::run(*plan, None, &printer, When::Asked)? {
@@ -135,7 +137,9 @@ fn await_ready(wt: &Worktree, name: &str, within: Duration, printer: &Printer) -
             false
         }
         None => {
-            printer.warn(&format!("`{name}` has no record of its run; see `daft hooks log show`"));
+            printer.warn(&format!(
+                "`{name}` has no record of its run; see `daft hooks log show`"
+            ));
             false
         }
     }

@@ -63,8 +63,12 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<u8> {
         crate::install::events::refresh(&wt.repo)?;
         return set_up_pending(&wt, &fingerprint, args.yes, &printer);
     }
-    // Trusting a config that cannot run helps no one; say what is wrong first.
-    sources.parse()?;
+    // Trusting a config that cannot run helps no one; say what is wrong first (and let the
+    // hooks say it too).
+    if let Err(err) = sources.parse() {
+        store.note_invalid(&fingerprint);
+        return Err(err.into());
+    }
     let review = crate::review::render(&sources, store.last_trusted_config().as_deref());
     print!("{}", crate::printer::for_terminal(&review));
     if !args.yes {

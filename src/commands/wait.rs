@@ -137,11 +137,32 @@ fn ensure_setup(
     if wt.identity.admin.is_none() {
         return Ok(Ok(None)); // the main worktree is owed no setup
     }
+    if !wt.checked_out() {
+        printer.notice(
+            "this worktree's files are not checked out (`git worktree add --no-checkout`?), so it is not set up: check them out here (`git checkout`, or `git reset --hard`), then `daft hooks wait` runs its setup",
+        );
+        return Ok(Err(2));
+    }
     let state = wt.state();
+    // A setup that has not run yet runs with the local overrides of the worktree it came from.
+    if matches!(
+        setup::standing(&state, &wt.identity, true),
+        Standing::Pending(_)
+    ) && let Some(said) = crate::untracked::carry_local_config(repo)
+    {
+        printer.notice(&said);
+    }
     let checked = resolve::check(repo, Some(Event::WorktreePostCreate));
     let owed = match &checked {
         Ok(checked) => checked.config.event(Event::WorktreePostCreate).is_some(),
-        Err(Resolution::Nothing(_)) => false,
+        Err(Resolution::Nothing(_)) => {
+            // No config here, but the worktree it came from has one: not set up, and loud.
+            if let Some((what, fix)) = crate::untracked::config_left_behind(repo) {
+                printer.warn(&format!("{what}. To fix: {fix}"));
+                return Ok(Err(2));
+            }
+            false
+        }
         Err(_) => true,
     };
     match setup::standing(&state, &wt.identity, owed) {

@@ -8,7 +8,9 @@ use std::path::Path;
 use super::{EventConfig, Job};
 use crate::error::ConfigError;
 
-pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Result<(), ConfigError> {
+/// Every mistake in the event's graph.
+pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
     let at = |job: &Job, message: String| ConfigError {
         job: Some(job.name.clone()),
         ..ConfigError::new(
@@ -19,7 +21,7 @@ pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Result<()
     let mut seen = HashSet::new();
     for job in &config.jobs {
         if !seen.insert(job.name.as_str()) {
-            return Err(at(
+            errors.push(at(
                 job,
                 "the name is used twice; job names must be unique within an event".into(),
             ));
@@ -34,23 +36,25 @@ pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Result<()
     for job in &config.jobs {
         for need in &job.needs {
             if *need == job.name {
-                return Err(at(
+                errors.push(at(
                     job,
                     "needs itself; remove it from its own `needs`".into(),
                 ));
+                continue;
             }
             let Some(&i) = index.get(need.as_str()) else {
                 let known: Vec<_> = config.jobs.iter().map(|j| j.name.as_str()).collect();
-                return Err(at(
+                errors.push(at(
                     job,
                     format!(
                         "needs `{need}`, which is not a job of this event (jobs: {})",
                         known.join(", ")
                     ),
                 ));
+                continue;
             };
             if !job.background && config.jobs[i].background {
-                return Err(at(
+                errors.push(at(
                     job,
                     format!(
                         "is synchronous but needs background job `{need}`; make `{}` background too, or `{need}` synchronous",
@@ -60,12 +64,18 @@ pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Result<()
             }
         }
     }
-    if let Some(cycle) = find_cycle(&config.needs()) {
+    let needs: Vec<Vec<usize>> = config
+        .needs()
+        .into_iter()
+        .enumerate()
+        .map(|(i, needs)| needs.into_iter().filter(|&n| n != i).collect())
+        .collect();
+    if let Some(cycle) = find_cycle(&needs) {
         let names: Vec<_> = cycle
             .iter()
             .map(|&i| config.jobs[i].name.as_str())
             .collect();
-        return Err(ConfigError {
+        errors.push(ConfigError {
             job: cycle.first().map(|&i| config.jobs[i].name.clone()),
             ..ConfigError::new(
                 path,
@@ -76,7 +86,7 @@ pub(super) fn check(event: &str, config: &EventConfig, path: &Path) -> Result<()
             )
         });
     }
-    Ok(())
+    errors
 }
 
 /// A cycle in the graph, as a path that returns to its start, if there is one. Iterative, so

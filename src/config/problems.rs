@@ -1,8 +1,10 @@
 //! Every mistake in a config, in file order, for `daft validate`. The parser stops at the first
-//! one, so after each the job it is in (or the entry, outside a job) is set aside — replaced by
-//! blank lines and a stand-in of the same name, so line numbers and `needs` stay as they were
-//! — and the file is read again. A YAML syntax error ends the search: what follows it cannot be
-//! read as anything in particular.
+//! one, so after each the smallest part around it is set aside and the file is read again: the
+//! one path of a `copy:` list, else the one key of a job (a key the job cannot do without gets
+//! a harmless stand-in value), else the whole job (a stand-in of the same name, so `needs` still
+//! find it), else the entry outside any job. Lines are blanked, never removed, so every line
+//! number stays as it was. A YAML syntax error ends the search: what follows it cannot be read
+//! as anything in particular.
 
 use super::{Sources, merge, raw, validate};
 use crate::config::Source;
@@ -51,14 +53,25 @@ fn readable(source: &Source, problems: &mut Vec<ConfigError>) -> Option<raw::Raw
             Err(err) => err,
         };
         let syntax = err.message.starts_with("is not valid YAML");
-        let line = err.location.map(|(line, _)| line);
+        let location = err.location;
+        let in_copy = err.message.contains(".copy[");
         problems.push(err);
         if syntax {
             return None;
         }
-        match line.and_then(|line| set_aside(&text, line)) {
-            Some(next) if next != text => text = next,
-            _ => return None,
+        let (line, column) = location?;
+        let smallest = [
+            in_copy
+                .then(|| set_aside_path(&text, line, column))
+                .flatten(),
+            set_aside_key(&text, line),
+            set_aside(&text, line),
+        ];
+        match smallest.into_iter().flatten().find(|next| *next != text) {
+            // Nothing left but what was set aside: that is no second mistake.
+            Some(next) if next.lines().all(is_blank) => return None,
+            Some(next) => text = next,
+            None => return None,
         }
     }
     None
@@ -79,6 +92,69 @@ fn indent(line: &str) -> usize {
 fn is_blank(line: &str) -> bool {
     let t = line.trim();
     t.is_empty() || t.starts_with('#')
+}
+
+/// `text` with the path at 1-based `line` and `column` of a `copy:` list replaced by a stand-in
+/// path, so the list's other paths are read too.
+fn set_aside_path(text: &str, line: usize, column: usize) -> Option<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let row = lines.get_mut(line.checked_sub(1)?)?;
+    let start = row
+        .char_indices()
+        .nth(column.checked_sub(1)?)
+        .map(|(at, _)| at)?;
+    let rest = &row[start..];
+    let len = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].find(quote).map(|end| end + 2)?,
+        _ => rest.find([',', ']', '#']).unwrap_or(rest.len()),
+    };
+    let value = rest[..len].trim_end();
+    if value.is_empty() {
+        return None;
+    }
+    // As long as what it replaces, so the columns after it stay as they were.
+    row.replace_range(start..start + value.len(), &"x".repeat(value.len()));
+    let mut out = lines.join("\n");
+    out.push('\n');
+    Some(out)
+}
+
+/// `text` with the one key of a job that 1-based `line` is part of set aside: blanked, or, for
+/// a key the job needs or that other keys depend on, given a stand-in value. `None` when the
+/// line is not inside a job's key (it is the job's first line, or outside any job).
+fn set_aside_key(text: &str, line: usize) -> Option<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = line.checked_sub(1)?.min(lines.len().checked_sub(1)?);
+    let item = job_item(&lines, at)?;
+    if at == item {
+        return None;
+    }
+    let key_indent = indent(&lines[item]) + 2;
+    let key = (item + 1..=at)
+        .rev()
+        .find(|&i| !is_blank(&lines[i]) && indent(&lines[i]) == key_indent)?;
+    let name = lines[key].trim_start().split(':').next()?.trim().to_owned();
+    let mut end = key + 1;
+    while end < lines.len() && (is_blank(&lines[end]) || indent(&lines[end]) > key_indent) {
+        end += 1;
+    }
+    let stand_in = match name.as_str() {
+        "name" => Some(format!("name: daft-unreadable-{}", item + 1)),
+        "run" => Some("run: \"true\"".to_owned()),
+        "copy" => Some("copy: [daft-set-aside]".to_owned()),
+        // `nice`, `yield` and `ready` go with it: the job stays background.
+        "background" => Some("background: true".to_owned()),
+        _ => None,
+    };
+    for line in &mut lines[key..end] {
+        line.clear();
+    }
+    if let Some(stand_in) = stand_in {
+        lines[key] = format!("{}{stand_in}", " ".repeat(key_indent));
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    Some(out)
 }
 
 /// `text` with the job around 1-based `line` replaced by a stand-in of its name (or, outside
@@ -166,4 +242,107 @@ fn job_name(lines: &[String], item: usize) -> String {
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         })
         .unwrap_or_else(|| format!("daft-unreadable-{}", item + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Mistakes a job's keys can make, each one mistake whatever else is wrong with the job.
+    const KEY_MISTAKES: [&str; 6] = [
+        "        background: sometimes\n",
+        "        timeout: 5 minutes\n",
+        "        priority: high\n",
+        "        colour: red\n",
+        "        root: ../outside\n",
+        "        env: [A]\n",
+    ];
+
+    /// Mistakes a whole job makes, found once the file is read.
+    const JOB_MISTAKES: [&str; 6] = [
+        "        run: 'true'\n        nice: false\n",
+        "        run: 'true'\n        needs: [ghost]\n",
+        "        run: 'true'\n        from: ../elsewhere\n",
+        "        copy: [../secret, /etc/passwd]\n",
+        "        run: 'true'\n        background: true\n        ready: { port: nope }\n",
+        "        run: 'true'\n        ready: { run: 'true' }\n        background: true\n        timeout: 1m\n",
+    ];
+
+    /// How many mistakes each of [`JOB_MISTAKES`] is.
+    const JOB_MISTAKE_COUNTS: [usize; 6] = [1, 1, 1, 2, 1, 1];
+
+    /// A config of jobs, each with some of [`KEY_MISTAKES`] (distinct keys) or one of
+    /// [`JOB_MISTAKES`]; and how many mistakes it holds.
+    fn with_mistakes(jobs: &[(Vec<usize>, Option<usize>)]) -> (String, usize) {
+        let mut text = String::from("ports: [web]\nhooks:\n  worktree-post-create:\n    jobs:\n");
+        let mut count = 0;
+        for (i, (keys, whole)) in jobs.iter().enumerate() {
+            let _ = writeln!(text, "      - name: j{i}");
+            if let Some(kind) = whole {
+                text.push_str(JOB_MISTAKES[*kind]);
+                count += JOB_MISTAKE_COUNTS[*kind];
+            } else {
+                text.push_str("        run: 'true'\n");
+                let mut keys = keys.clone();
+                keys.sort_unstable();
+                keys.dedup();
+                for &key in &keys {
+                    text.push_str(KEY_MISTAKES[key]);
+                }
+                count += keys.len();
+            }
+        }
+        (text, count)
+    }
+
+    fn problems(text: &str) -> Vec<ConfigError> {
+        Sources {
+            main: Source {
+                path: "daft.yml".into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+            local: None,
+        }
+        .problems()
+    }
+
+    #[test]
+    fn each_of_several_mistakes_in_one_job_is_reported() {
+        let text = "hooks:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: x\n        background: sometimes\n        timeout: 5 minutes\n      - name: b\n        copy: [../secret, /etc/passwd]\n";
+        let found: Vec<String> = problems(text).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            [
+                "daft.yml:6:21: hooks.worktree-post-create.jobs[0].background: invalid type: string \"sometimes\", expected a boolean",
+                "daft.yml:7:18: hooks.worktree-post-create.jobs[0].timeout: `5 minutes` is not a duration; expected e.g. 30s, 10m, 1h30m or 500ms",
+                "daft.yml:9:16: hooks.worktree-post-create.jobs[1].copy[0]: `../secret` leaves the work tree; give a path relative to the work tree root",
+                "daft.yml:9:27: hooks.worktree-post-create.jobs[1].copy[1]: `/etc/passwd` leaves the work tree; give a path relative to the work tree root",
+            ]
+        );
+        // A misspelt top-level key is one mistake, not also an empty file.
+        let found = problems(
+            "hook:\n  worktree-post-create:\n    jobs:\n      - name: a\n        run: x\n",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn validate_reports_every_independent_mistake(
+            jobs in prop::collection::vec(
+                (prop::collection::vec(0..KEY_MISTAKES.len(), 0..4), prop::option::of(0..JOB_MISTAKES.len())),
+                1..6,
+            )
+        ) {
+            let (text, count) = with_mistakes(&jobs);
+            let found = problems(&text);
+            prop_assert_eq!(found.len(), count, "{}\n{:#?}", text, found);
+        }
+    }
 }

@@ -130,7 +130,7 @@ pub(super) struct RawJob {
 )]
 pub(super) struct RawReady {
     /// Ready when a TCP connection to this worktree's port NAME (one of `ports:`) succeeds on
-    /// 127.0.0.1 (or ::1).
+    /// 127.0.0.1 (or `::1`).
     #[serde(default, deserialize_with = "values::port_name")]
     #[schemars(schema_with = "schema::port_name")]
     pub(super) port: Option<String>,
@@ -208,6 +208,18 @@ pub(super) fn parse(source: &Source) -> Result<RawFile, ConfigError> {
         let location = named
             .and_then(|name| key_line(text, name, message.contains("appears twice")))
             .or_else(|| err.location().map(|l| (l.line(), l.column())));
+        // Whatever the parser calls it, a tab where the error is is the mistake.
+        let at_tab = location.is_some_and(|(line, column)| {
+            text.lines()
+                .nth(line.saturating_sub(1))
+                .and_then(|l| l.chars().nth(column.saturating_sub(1)))
+                == Some('\t')
+        });
+        let message = if at_tab && message.starts_with("is not valid YAML") {
+            "is not valid YAML: a tab indents a line: YAML indents with spaces only".to_owned()
+        } else {
+            message
+        };
         error(location, message)
     })
 }

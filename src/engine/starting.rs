@@ -112,7 +112,10 @@ impl super::Engine {
         );
         if let Some(test) = pending.ready {
             self.ledger.records[i].service = Some(test.record());
-            let within = job.ready.as_ref().map_or(crate::config::READY_WITHIN, |r| r.within);
+            let within = job
+                .ready
+                .as_ref()
+                .map_or(crate::config::READY_WITHIN, |r| r.within);
             self.probing
                 .insert(i, crate::service::Probing::new(test, within));
         }
