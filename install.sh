@@ -1,11 +1,19 @@
 #!/bin/sh
 # Builds and installs daft (cargo install), adds the git-daft and git-daft-hooks names beside
-# it, and installs daft into a repository: ./install.sh [REPO] (default: the current one).
-# Running it again is harmless. DAFT_INSTALL_ONLY=1 stops after the binary (for benchmarks).
+# it, and installs daft into a repository: ./install.sh [REPO] (default: the repository you
+# are in, unless that is daft's own clone). Running it again is harmless.
+# DAFT_INSTALL_ONLY=1 stops after the binary (for benchmarks).
 set -eu
 
-src=$(cd "$(dirname "$0")" && pwd)
-repo=${1:-.}
+src=$(cd "$(dirname "$0")" && pwd -P)
+repo=${1:-}
+if [ -z "$repo" ]; then
+	# Run from daft's own clone (README's set-up): the binary only, not a hook install here.
+	top=$(git rev-parse --show-toplevel 2>/dev/null || true)
+	if [ -n "$top" ] && [ "$(cd "$top" && pwd -P)" != "$src" ]; then
+		repo=$top
+	fi
+fi
 
 # git starts daft on every checkout: on Linux with glibc a statically linked daft that the
 # loader need not relocate (not position-independent, as Go builds lefthook) starts in half the
@@ -40,18 +48,15 @@ if "$bin_dir/daft" man "$man_dir" >/dev/null; then
 	echo "==> man pages in $man_dir (man daft, git daft --help)"
 fi
 
-echo "==> daft install $repo"
-"$bin_dir/daft" install "$repo"
-
 case ":$PATH:" in
 *":$bin_dir:"*) ;;
 *) echo "==> note: $bin_dir is not on your PATH; add it so you can type 'daft' (the hooks work without it)" ;;
 esac
-cat <<EOT
-==> next:
-    cd $(cd "$repo" && pwd)
-    daft init                           # if it has no daft.yml yet: a starter one
-    daft trust                          # review daft.yml and trust it
-    git worktree add ../feature -b feature
-    cd ../feature && daft hooks log show
-EOT
+
+if [ -z "$repo" ]; then
+	echo "==> next: in a repository of yours, \`daft install\` (or ./install.sh REPO; \`daft install --global\` for all of them)"
+	exit 0
+fi
+echo "==> daft install $repo (then: cd $(cd "$repo" && pwd))"
+# It ends with the next step that fits the repository: write a config, trust it, or add a worktree.
+"$bin_dir/daft" install "$repo"

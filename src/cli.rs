@@ -48,6 +48,9 @@ pub(crate) enum Command {
     /// This worktree's DAFT_* values (ports too), for `eval "$(daft env)"`
     Env(EnvArgs),
     /// Write a starter daft.yml from what the repository holds (never over one)
+    #[command(
+        long_about = "Write a starter daft.yml from what the repository holds (never over one), and daft.schema.json beside it (the JSON Schema editors use to check and complete daft.yml; the first line of daft.yml points at it). Nothing runs until you commit it and trust it with `daft trust`."
+    )]
     Init,
     /// Check daft.yml without running anything
     Validate,

@@ -4,8 +4,8 @@
 //! environment variables and working directory), Cursor's `.cursor/worktrees.json` setup
 //! commands, and worktrunk for real. In each, the setup runs exactly once, `daft hooks wait`
 //! returns 0 once the setup is done and the worktree's dev server answers, and the teardown
-//! runs once (the server ended) when the tool removes the worktree. README's recipes are these
-//! configs, word for word.
+//! runs once (the server ended) when the tool removes the worktree. docs/agents.md's recipes are
+//! these configs, word for word.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ hooks:
         run: echo \"$DAFT_WORKTREE\" >> \"$DAFT_MAIN_WORKTREE/../post-remove.log\"
 ";
 
-/// Claude Code's `.claude/settings.json` (README's recipe).
+/// Claude Code's `.claude/settings.json` (docs/agents.md's recipe).
 pub(crate) const CLAUDE_SETTINGS: &str = r#"{
   "hooks": {
     "WorktreeCreate": [{ "hooks": [{ "type": "command", "command": "daft claude-code" }] }],
@@ -50,7 +50,7 @@ pub(crate) const CLAUDE_SETTINGS: &str = r#"{
   }
 }"#;
 
-/// Codex's `.codex/environments/environment.toml` (README's recipe).
+/// Codex's `.codex/environments/environment.toml` (docs/agents.md's recipe).
 pub(crate) const CODEX_ENVIRONMENT: &str = r#"version = 1
 name = "daft"
 
@@ -61,17 +61,17 @@ script = "daft hooks wait --timeout 30m"
 script = "daft remove --prepare ."
 "#;
 
-/// Conductor's `.conductor/settings.toml` (README's recipe).
+/// Conductor's `.conductor/settings.toml` (docs/agents.md's recipe).
 pub(crate) const CONDUCTOR_SETTINGS: &str = r#"[scripts]
 setup = "daft hooks wait --timeout 30m"
 archive = "daft remove --prepare ."
 "#;
 
-/// worktrunk's `.config/wt.toml` (README's recipe): its own worktree add fires git's hooks,
+/// worktrunk's `.config/wt.toml` (docs/agents.md's recipe): its own worktree add fires git's hooks,
 /// so only the removal, which it does in the background, needs a word.
 pub(crate) const WORKTRUNK_CONFIG: &str = r#"pre-remove = "daft remove --prepare .""#;
 
-/// Cursor's `.cursor/worktrees.json` (README's recipe).
+/// Cursor's `.cursor/worktrees.json` (docs/agents.md's recipe).
 pub(crate) const CURSOR_WORKTREES: &str = r#"{
   "setup-worktree-unix": ["daft hooks wait --timeout 30m"]
 }"#;
@@ -391,8 +391,8 @@ fn cursor_s_worktree_setup() {
     assert_eq!(count(&repo, "setup.log", &wt), 1);
 }
 
-fn readme_s_recipes_are_the_tested_ones() {
-    let readme = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+fn the_docs_recipes_are_the_tested_ones() {
+    let readme = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/agents.md"));
     for recipe in [
         CLAUDE_SETTINGS,
         CODEX_ENVIRONMENT,
@@ -400,7 +400,7 @@ fn readme_s_recipes_are_the_tested_ones() {
         WORKTRUNK_CONFIG,
         CURSOR_WORKTREES,
     ] {
-        assert!(readme.contains(recipe), "README lacks\n{recipe}");
+        assert!(readme.contains(recipe), "docs/agents.md lacks\n{recipe}");
     }
 }
 
@@ -411,5 +411,5 @@ crate::cases![
     [Need::Program("python3")] conductor_s_setup_and_archive_scripts,
     [Need::Tool(Tool::Worktrunk), Need::Program("python3")] worktrunk_s_switch_create_and_remove,
     [Need::Program("python3")] cursor_s_worktree_setup,
-    readme_s_recipes_are_the_tested_ones,
+    the_docs_recipes_are_the_tested_ones,
 ];

@@ -346,8 +346,22 @@ fn the_schema_and_validate_agree_on_every_example_in_the_spec_and_the_seed_pages
     agree_on_the_examples_of(&docs, 3);
 }
 
-fn the_schema_and_validate_agree_on_every_example_in_the_readme() {
-    agree_on_the_examples_of(&[manifest_dir().join("README.md")], 5);
+fn the_schema_and_validate_agree_on_every_example_in_the_readme_and_the_docs() {
+    let mut docs = vec![manifest_dir().join("README.md")];
+    docs.extend(doc_pages());
+    agree_on_the_examples_of(&docs, 8);
+}
+
+/// The pages under `docs/`.
+pub(crate) fn doc_pages() -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("docs"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    pages.sort();
+    pages
 }
 
 fn agree_on_the_examples_of(docs: &[PathBuf], at_least: usize) {
@@ -441,7 +455,7 @@ crate::cases![
     man_pages_go_beside_the_bin_directory_that_holds_daft,
     [Need::Program("man")] git_daft_help_opens_its_page,
     the_committed_schema_is_the_one_daft_prints,
-    the_schema_and_validate_agree_on_every_example_in_the_readme,
+    the_schema_and_validate_agree_on_every_example_in_the_readme_and_the_docs,
     [Need::Shared] the_schema_and_validate_agree_on_every_example_in_the_spec_and_the_seed_pages,
     plain_output_where_the_terminal_cannot_show_more,
     [Need::Program("script")] no_colour_on_a_terminal_with_no_color_or_a_dumb_term,

@@ -68,6 +68,12 @@ fn install_says_what_comes_next_for_the_repository_as_it_is() {
     let repo = TestRepo::new();
     repo.daft(&["install"]).ok().stdout_has("`daft init`");
     repo.daft(&["init"]).ok();
+    // Written, not committed: new worktrees would not get it.
+    repo.daft(&["install"])
+        .ok()
+        .stdout_has("commit daft.yml (new worktrees are made from commits), `daft trust` it");
+    repo.git(&["add", "-A"]).ok();
+    repo.git(&["commit", "-qm", "daft"]).ok();
     repo.daft(&["install"]).ok().stdout_has("`daft trust`");
     repo.daft(&["trust", "--yes"]).ok();
     repo.daft(&["install"]).ok().stdout_has("is trusted");

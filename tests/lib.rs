@@ -13,6 +13,7 @@ mod config_errors;
 mod config_mode;
 mod copy;
 mod copy_safety;
+mod docs;
 mod doctor;
 mod ecosystem;
 mod engine;
@@ -52,6 +53,7 @@ fn main() -> std::process::ExitCode {
             config_mode::tests(),
             copy::tests(),
             copy_safety::tests(),
+            docs::tests(),
             doctor::tests(),
             ecosystem::tests(),
             engine::tests(),

@@ -97,7 +97,9 @@ fn a_service_that_ends_before_it_is_ready_fails_the_wait() {
     let wt = added(&repo, "wt");
     repo.daft_in(&wt, &["hooks", "wait", "--timeout", "60s"])
         .fails_with(1)
-        .stderr_has("dev-server failed (exit 3); see `daft hooks log show dev-server`");
+        .stderr_has("dev-server failed (exit 3); see `daft hooks log show dev-server`")
+        // The end of its log, so the reason is right there.
+        .stderr_has("the end of dev-server's log:\n  │ cannot find module vite\n");
     let server = job(&repo, &wt, "dev-server");
     assert_eq!(
         server["reason"], "ended (exit 3) before it was ready",

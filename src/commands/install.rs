@@ -42,22 +42,37 @@ pub(crate) fn install(args: &InstallArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// What to do after an install, for the repository as it is: write a config, trust it, or
-/// make a worktree.
+/// What to do after an install, for the repository as it is: write a config, commit it,
+/// trust it, or make a worktree.
 fn next_step(args: &InstallArgs) -> &'static str {
     if args.global {
-        return "in a repository, `daft init` writes a daft.yml if it has none, and `daft trust` lets one run";
+        return "in a repository, `daft init` writes a daft.yml if it has none; commit it, and `daft trust` lets it run";
     }
     let dir = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let Ok(repo) = crate::repo::Repo::discover(&dir) else {
         return "review this repository's daft.yml with `daft trust`";
     };
-    match crate::resolve::check(&repo, None) {
-        Ok(_) => "its daft.yml is trusted: `git worktree add ../feature -b feature`",
-        Err(crate::resolve::Resolution::Nothing(crate::resolve::Absent::NoConfig)) => {
-            "this repository has no daft.yml: `daft init` writes one from what it holds, then `daft trust`"
+    // In the commit HEAD names, where new worktrees get it from.
+    let committed = repo.work_tree.as_deref().is_some_and(|root| {
+        let Ok(Some(sources)) = crate::config::Sources::find(root) else {
+            return true; // nothing to commit
+        };
+        let name = sources.main.path.file_name().unwrap_or_default();
+        crate::git::output(root, &["ls-tree", "--name-only", "HEAD", "--"]).is_ok_and(|listed| {
+            listed
+                .lines()
+                .any(|line| std::ffi::OsStr::new(line) == name)
+        })
+    });
+    match (crate::resolve::check(&repo, None), committed) {
+        (Err(crate::resolve::Resolution::Nothing(crate::resolve::Absent::NoConfig)), _) => {
+            "this repository has no daft.yml: `daft init` writes one from what it holds; commit it, `daft trust`, then `git worktree add ../feature -b feature`"
         }
-        Err(_) => {
+        (_, false) => {
+            "commit daft.yml (new worktrees are made from commits), `daft trust` it, then `git worktree add ../feature -b feature`"
+        }
+        (Ok(_), true) => "its daft.yml is trusted: `git worktree add ../feature -b feature`",
+        (Err(_), true) => {
             "review this repository's daft.yml with `daft trust`, then `git worktree add ../feature -b feature`"
         }
     }

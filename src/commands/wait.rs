@@ -123,7 +123,22 @@ pub(crate) fn run(args: &WaitArgs) -> Result<u8> {
         std::thread::sleep(Duration::from_millis(100));
     };
     printer.set_status(None);
-    Ok(verdict(&runs, &records, &printer))
+    let code = verdict(&runs, &records, &printer);
+    // What the first failed job said last, so the reader need not go and look.
+    if let Some((target, _)) = targets
+        .iter()
+        .zip(&records)
+        .find(|(_, record)| !record.status.no_failure())
+    {
+        let lines = log_tail(&runs[target.run].log_path(&target.name), TAIL_LINES);
+        if !lines.is_empty() {
+            eprintln!("the end of {}'s log:", crate::escape::text(&target.name));
+            for line in lines {
+                eprintln!("  │ {}", crate::escape::text(&line));
+            }
+        }
+    }
+    Ok(code)
 }
 
 /// Makes sure the worktree's setup has started: starts a pending one whose config is trusted
@@ -250,6 +265,30 @@ fn verdict(runs: &[&Run], records: &[JobRecord], printer: &Printer) -> u8 {
     );
     printer.notice(&format!("{}; see {see}", failed.join(", ")));
     1
+}
+
+/// How many of a failed job's last lines `wait` shows.
+const TAIL_LINES: usize = 10;
+
+/// The last `count` lines of the log at `path` (read from its last 8 KiB at most).
+fn log_tail(path: &std::path::Path, count: usize) -> Vec<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let from = len.saturating_sub(8 * 1024);
+    let mut tail = Vec::new();
+    if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_end(&mut tail).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&tail);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if from > 0 && !lines.is_empty() {
+        lines.remove(0); // cut in the middle
+    }
+    let skip = lines.len().saturating_sub(count);
+    lines[skip..].iter().map(|l| (*l).to_owned()).collect()
 }
 
 fn secs(seconds: f64) -> Duration {
