@@ -124,20 +124,7 @@ pub(crate) fn run(args: &WaitArgs) -> Result<u8> {
     };
     printer.set_status(None);
     let code = verdict(&runs, &records, &printer);
-    // What the first failed job said last, so the reader need not go and look.
-    if let Some((target, _)) = targets
-        .iter()
-        .zip(&records)
-        .find(|(_, record)| !record.status.no_failure())
-    {
-        let lines = log_tail(&runs[target.run].log_path(&target.name), TAIL_LINES);
-        if !lines.is_empty() {
-            eprintln!("the end of {}'s log:", crate::escape::text(&target.name));
-            for line in lines {
-                eprintln!("  │ {}", crate::escape::text(&line));
-            }
-        }
-    }
+    show_first_failure(&runs, &targets, &records);
     Ok(code)
 }
 
@@ -265,6 +252,24 @@ fn verdict(runs: &[&Run], records: &[JobRecord], printer: &Printer) -> u8 {
     );
     printer.notice(&format!("{}; see {see}", failed.join(", ")));
     1
+}
+
+/// What the first failed job said last, so the reader need not go and look.
+fn show_first_failure(runs: &[&Run], targets: &[Target], records: &[JobRecord]) {
+    let Some((target, _)) = targets
+        .iter()
+        .zip(records)
+        .find(|(_, record)| !record.status.no_failure())
+    else {
+        return;
+    };
+    let lines = log_tail(&runs[target.run].log_path(&target.name), TAIL_LINES);
+    if !lines.is_empty() {
+        eprintln!("the end of {}'s log:", crate::escape::text(&target.name));
+        for line in lines {
+            eprintln!("  │ {}", crate::escape::text(&line));
+        }
+    }
 }
 
 /// How many of a failed job's last lines `wait` shows.
