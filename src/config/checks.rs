@@ -104,7 +104,9 @@ pub(super) fn validate(file: raw::RawFile, main_path: &Path) -> Result<Config, V
                 only: condition(job.only),
                 skip: condition(job.skip),
                 nice: job.nice.unwrap_or(true),
-                yields: job.yields.unwrap_or(true),
+                // A service is not stopped for a lock wait unless it says so: stopping it is
+                // not giving way, it is taking the server away.
+                yields: job.yields.unwrap_or(ready.is_none()),
                 carry_times: job.carry_times,
                 ready,
             });

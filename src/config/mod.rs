@@ -253,6 +253,23 @@ mod tests {
     }
 
     #[test]
+    fn a_service_does_not_yield_unless_it_says_so() {
+        let config = parse(
+            "ports: [web]\nhooks:\n  worktree-post-create:\n    jobs:\n      - name: server\n        run: serve\n        background: true\n        ready: { port: web }\n      - name: warm\n        run: build\n        background: true\n",
+        )
+        .unwrap();
+        let jobs = &config.events[&Event::WorktreePostCreate].jobs;
+        assert_eq!((jobs[0].yields, jobs[1].yields), (false, true));
+        assert_eq!(
+            jobs[0].ready,
+            Some(Ready {
+                probe: Probe::Port("web".into()),
+                within: READY_WITHIN
+            })
+        );
+    }
+
+    #[test]
     fn aliases_cannot_expand_without_bound() {
         // One job with 2,500 env keys, repeated by 1,200 aliases: the shape that took seconds.
         let mut text = String::from(

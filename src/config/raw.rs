@@ -106,7 +106,8 @@ pub(super) struct RawJob {
     #[serde(default)]
     pub(super) nice: Option<bool>,
     /// (background jobs) Stop when a process of yours waits for a lock the job holds — your
-    /// `cargo build` waiting for the warmup's — so you never wait on a warmup (default true).
+    /// `cargo build` waiting for the warmup's — so you never wait on a warmup (default true;
+    /// false for a service, which `ready:` makes).
     #[serde(default, rename = "yield")]
     pub(super) yields: Option<bool>,
     /// (copy jobs) Give each tracked file whose bytes and mode equal the source worktree's the
