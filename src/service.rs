@@ -16,8 +16,10 @@ use crate::config::{Job, Probe};
 use crate::platform::{self, Signal};
 use crate::runs::Service;
 
-/// How often a service that is not ready yet is tried.
-const EVERY: Duration = Duration::from_millis(250);
+/// How often a service that is not ready yet is tried: a port is one connection attempt on
+/// the loopback interface, a command is a process.
+const PORT_EVERY: Duration = Duration::from_millis(50);
+const RUN_EVERY: Duration = Duration::from_millis(250);
 /// How long one try may take: a `run:` probe that hangs counts as "not yet".
 const ONE_TRY: Duration = Duration::from_secs(10);
 /// How long a connection attempt may take (the loopback answers or refuses at once).
@@ -157,7 +159,11 @@ impl Probing {
                 }
             });
         }
-        self.next = now + EVERY;
+        self.next = now
+            + match self.test {
+                Test::Port { .. } => PORT_EVERY,
+                Test::Run { .. } => RUN_EVERY,
+            };
         Look::NotYet
     }
 

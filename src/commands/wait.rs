@@ -120,7 +120,7 @@ pub(crate) fn run(args: &WaitArgs) -> Result<u8> {
             last_line = Instant::now();
             printer.notice(&line);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     };
     printer.set_status(None);
     let code = verdict(&runs, &records, &printer);
