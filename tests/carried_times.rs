@@ -115,7 +115,7 @@ fn a_local_edit_hidden_by_skip_worktree_or_assume_unchanged_is_not_carried() {
         builds_true(&repo, &wt);
         assert_eq!(
             times_line(&repo, &wt),
-            "tracked files: 5 of 6 given the source worktree's modification times (same bytes and mode), so the copied build cache stays valid; 1 kept their checkout times: 1 whose bytes differ",
+            "tracked files: 5 of 6 given the source worktree's modification times (same bytes, same executable bit), so the copied build cache stays valid; 1 kept their checkout times: 1 whose bytes differ",
             "{flag}"
         );
     }
@@ -179,10 +179,31 @@ fn a_mode_only_change_is_not_carried() {
     assert_ne!(mtime(&wt.join("tool.sh")), old());
     builds_true(&repo, &wt);
     assert!(
-        times_line(&repo, &wt).ends_with("1 kept their checkout times: 1 whose mode differs"),
+        times_line(&repo, &wt)
+            .ends_with("1 kept their checkout times: 1 whose executable bit differs"),
         "{}",
         times_line(&repo, &wt)
     );
+}
+
+/// The source's files were written under another umask (a tarball's 0664, a teammate's
+/// checkout) than the new worktree's: git keeps no such bits, no build reads them, and the
+/// copied build is as valid as in the source.
+fn permissions_git_does_not_keep_are_no_difference() {
+    let repo = project(COPY_BUILD);
+    for file in ["Makefile", "src/input.txt", "tool.sh"] {
+        std::fs::set_permissions(repo.root.join(file), std::fs::Permissions::from_mode(0o664))
+            .unwrap();
+    }
+    build_main(&repo);
+    let wt = repo.path("wt");
+    repo.sh("umask 022 && git worktree add -q ../wt -b wt").ok();
+    assert_eq!(mode(&wt.join("src/input.txt")), 0o644);
+    assert_eq!(mtime(&wt.join("src/input.txt")), old());
+    let line = times_line(&repo, &wt);
+    assert!(!line.contains("kept their checkout times"), "{line}");
+    // Nothing to rebuild: the copied build is up to date.
+    repo.run_in(&wt, "make", &["-q"]).ok();
 }
 
 /// A setup that runs late, in a worktree that was used (built on one branch, switched to
@@ -409,6 +430,7 @@ crate::cases![
     [Need::Program("make")] a_local_edit_hidden_by_skip_worktree_or_assume_unchanged_is_not_carried,
     [Need::Program("make")] the_same_blob_checked_out_as_other_bytes_is_not_carried,
     [Need::Program("make")] a_mode_only_change_is_not_carried,
+    [Need::Program("make")] permissions_git_does_not_keep_are_no_difference,
     [Need::Program("make")] a_late_setup_carries_no_times_into_a_worktree_in_use,
     an_edit_made_while_times_are_carried_never_gets_an_old_time,
     a_virtualenv_is_refused_however_it_gets_into_a_copy,

@@ -110,7 +110,7 @@ pub(super) struct RawJob {
     /// false for a service, which `ready:` makes).
     #[serde(default, rename = "yield")]
     pub(super) yields: Option<bool>,
-    /// (copy jobs) Give each tracked file whose bytes and mode equal the source worktree's the
+    /// (copy jobs) Give each tracked file whose bytes and executable bit equal the source worktree's the
     /// source's modification time, so a build cache carried over stays valid (default: when
     /// the job carried a directory or a glob's trees, not for single files).
     #[serde(default)]

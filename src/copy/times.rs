@@ -3,8 +3,8 @@
 //! Gradle…) would rebuild everything a copied cache already holds. A carried time is a claim
 //! to those tools — "this file is the one the copied artifacts were built from" — so daft makes
 //! it only where it is true: a tracked file of the new worktree gets the source file's time
-//! only when its bytes on disk and its mode equal the source file's as it is on disk, compared
-//! byte for byte (what git's index or blob ids say is what git believes, not what is on disk:
+//! only when its bytes and its executable bit (the mode git keeps) equal the source file's on
+//! disk, compared byte for byte (what git's index or blob ids say is what git believes, not what is on disk:
 //! `skip-worktree`, eol conversion and smudge filters make them differ).
 //!
 //! An edit made while daft works is never given an old time: the time is set first, then the
@@ -66,7 +66,7 @@ impl Carried {
         let kept = self.bytes + self.mode + self.not_in_source + self.meanwhile;
         let why: Vec<String> = [
             (self.bytes, "whose bytes differ"),
-            (self.mode, "whose mode differs"),
+            (self.mode, "whose executable bit differs"),
             (self.not_in_source, "not in the source worktree"),
             (self.meanwhile, "changed while daft worked"),
         ]
@@ -75,7 +75,7 @@ impl Carried {
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
         let mut line = format!(
-            "tracked files: {} of {} given the source worktree's modification times (same bytes and mode), so the copied build cache stays valid",
+            "tracked files: {} of {} given the source worktree's modification times (same bytes, same executable bit), so the copied build cache stays valid",
             self.given, self.tracked
         );
         if kept > 0 {
@@ -114,7 +114,7 @@ enum Outcome {
     Kept(Kept),
 }
 
-/// Gives the tracked files of `dst` whose bytes and mode equal `src`'s the source's
+/// Gives the tracked files of `dst` whose bytes and executable bit equal `src`'s the source's
 /// modification times, and tells git's index.
 pub(super) fn carry(src: &Tree, dst: &Tree, index: &Index) -> Carried {
     let started = Instant::now();
@@ -242,7 +242,9 @@ fn carry_one(
     else {
         return Outcome::Kept(Kept::NotInSource);
     };
-    if before.mode() & 0o7777 != source.mode() & 0o7777 {
+    // The mode as git keeps it: executable or not. The rest is the umask of whoever wrote the
+    // file (a checkout's, a tarball's), which no build reads.
+    if before.mode() & 0o100 != source.mode() & 0o100 {
         return Outcome::Kept(Kept::Mode);
     }
     if before.len() != source.len() || !same_bytes(&theirs, &ours, source.len(), buffers) {
@@ -440,6 +442,17 @@ mod tests {
         .unwrap();
         assert!(matches!(pair.carry(&|| {}), Outcome::Kept(Kept::Mode)));
         assert_ne!(pair.dst_mtime(), 1_000_000_000);
+        // Permissions git does not keep (a checkout's umask against a tarball's) are no
+        // difference: the build reads neither.
+        let pair = Pair::new("same\n", "same\n");
+        for (name, mode) in [(&pair.src, 0o664), (&pair.dst, 0o644)] {
+            std::fs::set_permissions(
+                name.join("f"),
+                std::os::unix::fs::PermissionsExt::from_mode(mode),
+            )
+            .unwrap();
+        }
+        assert!(matches!(pair.carry(&|| {}), Outcome::Carried(_)));
     }
 
     #[test]
