@@ -65,3 +65,17 @@ pub(crate) fn carry_local_config(repo: &crate::repo::Repo) -> Option<String> {
         crate::escape::shell_quote(source.as_std_path())
     ))
 }
+
+/// Whether the config found at `root` is in the commit `HEAD` names there — where new
+/// worktrees get it from. True when there is no config (nothing to commit).
+pub(crate) fn config_committed(root: &std::path::Path) -> bool {
+    let Ok(Some(sources)) = crate::config::Sources::find(root) else {
+        return true;
+    };
+    let name = sources.main.path.file_name().unwrap_or_default();
+    crate::git::output(root, &["ls-tree", "--name-only", "HEAD", "--"]).is_ok_and(|listed| {
+        listed
+            .lines()
+            .any(|line| std::ffi::OsStr::new(line) == name)
+    })
+}

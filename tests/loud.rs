@@ -18,8 +18,12 @@ const SETUP: &str = indoc! {"
 "};
 
 fn a_config_the_new_worktree_never_got_is_named_at_the_add_in_wait_and_in_doctor() {
-    let repo = TestRepo::new().install().daft_yml(SETUP).trust();
+    let repo = TestRepo::new().install().daft_yml(SETUP);
     let main = repo.root.display().to_string();
+    // Trusting it already says what it lacks.
+    repo.daft(&["trust", "--yes"]).ok().stderr_has(&format!(
+        "daft: {main}/daft.yml is not committed: new worktrees are made from commits, so they get it once it is (`git add daft.yml && git commit`)"
+    ));
     let said = format!(
         "daft: warning: daft.yml in {main} is not committed, and new worktrees are made from commits: this one has none, and nothing was set up here. To fix: commit it (`git add daft.yml && git commit`): worktrees made after that have it (for this one, merge that commit here, then run `daft hooks run worktree-post-create`)"
     );

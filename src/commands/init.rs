@@ -60,7 +60,9 @@ pub(crate) fn run() -> Result<u8> {
     for recipe in &recipes {
         println!("  {}", recipe.why);
     }
-    println!("next: read it, then `daft trust` to let it run, and commit it");
+    println!(
+        "next: read it, commit it (new worktrees are made from commits: `git add daft.yml daft.schema.json && git commit`), then `daft trust` to let it run"
+    );
     Ok(0)
 }
 

@@ -52,18 +52,10 @@ fn next_step(args: &InstallArgs) -> &'static str {
     let Ok(repo) = crate::repo::Repo::discover(&dir) else {
         return "review this repository's daft.yml with `daft trust`";
     };
-    // In the commit HEAD names, where new worktrees get it from.
-    let committed = repo.work_tree.as_deref().is_some_and(|root| {
-        let Ok(Some(sources)) = crate::config::Sources::find(root) else {
-            return true; // nothing to commit
-        };
-        let name = sources.main.path.file_name().unwrap_or_default();
-        crate::git::output(root, &["ls-tree", "--name-only", "HEAD", "--"]).is_ok_and(|listed| {
-            listed
-                .lines()
-                .any(|line| std::ffi::OsStr::new(line) == name)
-        })
-    });
+    let committed = repo
+        .work_tree
+        .as_deref()
+        .is_some_and(crate::untracked::config_committed);
     match (crate::resolve::check(&repo, None), committed) {
         (Err(crate::resolve::Resolution::Nothing(crate::resolve::Absent::NoConfig)), _) => {
             "this repository has no daft.yml: `daft init` writes one from what it holds; commit it, `daft trust`, then `git worktree add ../feature -b feature`"

@@ -92,6 +92,13 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<u8> {
         sources.main.shown(),
         crate::trust::short(&fingerprint)
     );
+    if !crate::untracked::config_committed(wt.root.as_std_path()) {
+        printer.notice(&format!(
+            "{} is not committed: new worktrees are made from commits, so they get it once it is (`git add {} && git commit`)",
+            sources.main.shown(),
+            sources.file_name()
+        ));
+    }
     crate::install::events::refresh(&wt.repo)?;
     set_up_pending(&wt, &fingerprint, args.yes, &printer)
 }
