@@ -202,7 +202,7 @@ fn secs(seconds: f64) -> Duration {
     Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default()
 }
 
-/// The documented `--json` shape of runs (README.md, "Runs and logs").
+/// The documented `--json` shape of runs (docs/guide.md, "Background jobs, runs and logs").
 fn runs_json(runs: &[Run]) -> Vec<serde_json::Value> {
     runs.iter()
         .map(|run| {
