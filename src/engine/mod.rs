@@ -82,6 +82,10 @@ pub(crate) struct Engine {
     pending: HashMap<usize, Pending>,
     /// Services not ready yet.
     probing: HashMap<usize, Probing>,
+    /// Where a failure is left for the user to hear of (background runs), and the jobs
+    /// whose failure is left there already.
+    failures_told_in: Option<crate::state::WorktreeDir>,
+    failure_noted: Vec<bool>,
 }
 
 impl Engine {
@@ -113,9 +117,18 @@ impl Engine {
             retries: HashMap::new(),
             pending: HashMap::new(),
             probing: HashMap::new(),
+            failures_told_in: None,
+            failure_noted: Vec::new(),
         };
         engine.flush();
         engine
+    }
+
+    /// Leaves each failure in `owner` for the next daft call there to tell, before the
+    /// record that shows the failure is written: whoever sees it failed can hear of it.
+    pub(crate) fn leave_failures_in(&mut self, owner: crate::state::WorktreeDir) {
+        self.failure_noted = vec![false; self.ledger.records.len()];
+        self.failures_told_in = Some(owner);
     }
 
     /// For other threads that feed the loop (signals, the hook's reports).
@@ -283,6 +296,7 @@ impl Engine {
             }
         }
         for i in self.ledger.take_dirty() {
+            self.leave_failure(i);
             if let Err(err) = self.run.write_job(&self.ledger.records[i])
                 && !self.write_failed
             {
@@ -292,6 +306,26 @@ impl Engine {
                 ));
             }
         }
+    }
+
+    fn leave_failure(&mut self, i: usize) {
+        let record = &self.ledger.records[i];
+        let Some(owner) = &self.failures_told_in else {
+            return;
+        };
+        if !matches!(record.status, Status::Failed | Status::TimedOut) || self.failure_noted[i] {
+            return;
+        }
+        self.failure_noted[i] = true;
+        crate::runs::note_failure(
+            owner,
+            &crate::runs::Unseen {
+                job: record.name.clone(),
+                run: self.run.meta.id.clone(),
+                status: record.status,
+                exit_code: record.exit_code,
+            },
+        );
     }
 
     /// How long job `i` ran, if it did.

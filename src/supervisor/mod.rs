@@ -27,8 +27,8 @@ use crate::leftovers::Leftovers;
 use crate::platform;
 use crate::printer::Printer;
 use crate::resolve::Plan;
-use crate::runs::{self, Pid, Run, Status, Unseen};
-use crate::state::{State, WorktreeDir};
+use crate::runs::{self, Pid, Run, Status};
+use crate::state::State;
 use crate::worktree::Identity;
 
 /// How a supervisor's life ended.
@@ -50,7 +50,6 @@ struct Supervision {
     state: State,
     identity: Identity,
     /// The worktree's directory (its runs' unseen failures go there).
-    owner: WorktreeDir,
     /// A teardown: its worktree is gone by definition.
     tearing_down: bool,
     place: Place,
@@ -120,7 +119,7 @@ impl Supervision {
             state.worktree(&identity.id)
         };
         let place = Place::new(plan.ctx.worktree.clone());
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             run,
             plan.ctx,
             plan.event,
@@ -129,12 +128,12 @@ impl Supervision {
             stdin,
             Arc::clone(&printer),
         );
+        engine.leave_failures_in(owner);
         Self {
             engine,
             printer,
             state,
             identity,
-            owner,
             tearing_down,
             place,
             removed: false,
@@ -211,22 +210,13 @@ impl Supervision {
         }
     }
 
-    /// Failures are left for the user to hear of; a job that did not end well takes what it
-    /// left behind with it.
+    /// A job that did not end well takes what it left behind with it. (Its failure was left
+    /// for the user to hear of when its record was written.)
     fn note_finished(&mut self) -> bool {
         let finished = self.engine.take_finished();
         let any = !finished.is_empty();
         for i in finished {
             let record = &self.engine.records()[i];
-            if matches!(record.status, Status::Failed | Status::TimedOut) {
-                let unseen = Unseen {
-                    job: record.name.clone(),
-                    run: self.engine.run.meta.id.clone(),
-                    status: record.status,
-                    exit_code: record.exit_code,
-                };
-                runs::note_failure(&self.owner, &unseen);
-            }
             if !record.status.went_well() {
                 let name = record.name.clone();
                 self.leftovers.end(&name);
