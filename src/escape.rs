@@ -145,7 +145,9 @@ pub(crate) fn eval_quote(value: &str) -> String {
 
 /// `path` quoted for a POSIX shell, so a suggested command can be pasted: bare when it is
 /// plain, in single quotes otherwise, and as `$'…'` with escapes when it holds characters a
-/// terminal would not show.
+/// terminal would not show. (Written here, not taken from a quoting crate: those leave
+/// bidirectional and invisible Unicode as it is, and the user would paste what they did not
+/// read.)
 pub(crate) fn shell_quote(path: &std::path::Path) -> String {
     let bytes = path.as_os_str().as_encoded_bytes();
     let plain = |b: &u8| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(b);

@@ -8,7 +8,16 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Mutex;
 
+use anstyle::{AnsiColor, Style};
+
 use crate::{env, escape};
+
+const RED: Style = AnsiColor::Red.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const BLUE: Style = AnsiColor::Blue.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
+const DIM: Style = Style::new().dimmed();
 
 pub(crate) struct Printer {
     color: bool,
@@ -39,9 +48,9 @@ impl Printer {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    fn paint(&self, style: Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_owned()
         }
@@ -69,7 +78,7 @@ impl Printer {
         let bar = if self.utf8 { "│" } else { "|" };
         self.write(&format!(
             "{} {line}\n",
-            self.paint("36", &format!("{job} {bar}"))
+            self.paint(CYAN, &format!("{job} {bar}"))
         ));
     }
 
@@ -82,7 +91,7 @@ impl Printer {
         let message = for_terminal(&escape::text(message)).into_owned();
         self.write(&format!(
             "{} {message}\n",
-            self.paint("33", "daft: warning:")
+            self.paint(YELLOW, "daft: warning:")
         ));
     }
 
@@ -104,10 +113,10 @@ impl Printer {
         let _ = write!(err, "\r\x1b[2K");
         let line = line.map(|l| for_terminal(&l).into_owned());
         if let Some(line) = &line {
-            let _ = write!(err, "{}", self.paint("2", line));
+            let _ = write!(err, "{}", self.paint(DIM, line));
         }
         let _ = err.flush();
-        *status = line.map(|l| self.paint("2", &l));
+        *status = line.map(|l| self.paint(DIM, &l));
     }
 
     /// `✓ fetch-deps 1.2s · ↻ warmup-build (background) · ✗ lint exit 1`
@@ -116,11 +125,11 @@ impl Printer {
             .iter()
             .map(|(mark, text)| {
                 let (code, glyph) = match mark {
-                    Mark::Ok => ("32", "✓"),
-                    Mark::Warned => ("33", "!"),
-                    Mark::Failed => ("31", "✗"),
-                    Mark::Background => ("34", "↻"),
-                    Mark::Skipped => ("2", "-"),
+                    Mark::Ok => (GREEN, "✓"),
+                    Mark::Warned => (YELLOW, "!"),
+                    Mark::Failed => (RED, "✗"),
+                    Mark::Background => (BLUE, "↻"),
+                    Mark::Skipped => (DIM, "-"),
                 };
                 self.paint(code, &for_terminal(&format!("{glyph} {text}")))
             })
@@ -134,9 +143,9 @@ impl Printer {
 pub(crate) fn error(err: &anyhow::Error) {
     let color = std::io::stderr().is_terminal() && !env::no_color();
     let label = if color {
-        "\x1b[31mdaft: error:\x1b[0m"
+        format!("{RED}daft: error:{RED:#}")
     } else {
-        "daft: error:"
+        "daft: error:".to_owned()
     };
     let _ = writeln!(
         std::io::stderr(),
@@ -170,4 +179,25 @@ pub(crate) fn for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printer(color: bool) -> Printer {
+        Printer {
+            color,
+            live: false,
+            utf8: true,
+            status: Mutex::new(None),
+        }
+    }
+
+    #[test]
+    fn colour_is_the_terminal_s_basic_codes_and_only_where_asked() {
+        assert_eq!(printer(true).paint(RED, "x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(printer(true).paint(DIM, "x"), "\x1b[2mx\x1b[0m");
+        assert_eq!(printer(false).paint(RED, "x"), "x");
+    }
 }

@@ -222,7 +222,7 @@ fn background_jobs_run_below_the_user_s_own_work_unless_they_say_otherwise() {
 /// as much as the user's whole terminal: the session's own weight is lowered too, once only
 /// niced background jobs are left — and not while a `nice: false` one runs.
 fn a_background_session_yields_to_the_user_s_sessions() {
-    let poll = "for i in $(seq 100); do grep -q 'nice 19' /proc/self/autogroup && break; sleep 0.1; done; cut -d' ' -f2- /proc/self/autogroup >";
+    let poll = "for i in $(seq 300); do grep -q 'nice 19' /proc/self/autogroup && break; sleep 0.1; done; cut -d' ' -f2- /proc/self/autogroup >";
     let repo = TestRepo::installed(&format!(
         "hooks:\n  worktree-post-create:\n    jobs:\n      - name: sync\n        run: cut -d' ' -f2- /proc/self/autogroup > sync\n      - name: low\n        run: {poll} low\n        background: true\n"
     ));
