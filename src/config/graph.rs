@@ -130,14 +130,3 @@ pub(super) fn find_cycle(needs: &[Vec<usize>]) -> Option<Vec<usize>> {
     }
     None
 }
-
-/// The line and column of `name: <job>`, for errors found after parsing (serde gives no
-/// positions for values it has already accepted).
-pub(super) fn locate_job(text: &str, job: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(number, line)| {
-        let body = line.trim_start().trim_start_matches("- ");
-        let value = body.strip_prefix("name:")?.trim();
-        let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
-        (unquoted == job).then(|| (number + 1, line.len() - body.len() + 1))
-    })
-}

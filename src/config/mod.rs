@@ -10,6 +10,7 @@ mod problems;
 mod raw;
 mod schema;
 mod source;
+mod spans;
 mod values;
 
 pub(crate) use raw::schema_text as schema;
@@ -205,8 +206,13 @@ impl Sources {
             let source = std::iter::once(&self.main)
                 .chain(&self.local)
                 .find(|s| s.path == err.path);
-            err.location =
-                source.and_then(|s| graph::locate_job(&String::from_utf8_lossy(&s.bytes), job));
+            // `hooks.EVENT: job `NAME`: …`
+            let event = err
+                .message
+                .strip_prefix("hooks.")
+                .and_then(|rest| rest.split([':', '.']).next());
+            err.location = source
+                .and_then(|s| spans::job_position(&String::from_utf8_lossy(&s.bytes), event, job));
         }
         err
     }

@@ -2,10 +2,12 @@
 //! one, so after each the smallest part around it is set aside and the file is read again: the
 //! one path of a `copy:` list, else the one key of a job (a key the job cannot do without gets
 //! a harmless stand-in value), else the whole job (a stand-in of the same name, so `needs` still
-//! find it), else the entry outside any job. Lines are blanked, never removed, so every line
+//! find it), else the entry outside any job. The part is found by its place in the YAML
+//! ([`spans`]), in block and flow style alike; it is blanked, line breaks kept, so every line
 //! number stays as it was. A YAML syntax error ends the search: what follows it cannot be read
 //! as anything in particular.
 
+use super::spans::{self, Step};
 use super::{Sources, merge, raw, validate};
 use crate::config::Source;
 use crate::error::ConfigError;
@@ -53,21 +55,9 @@ fn readable(source: &Source, problems: &mut Vec<ConfigError>) -> Option<raw::Raw
             Err(err) => err,
         };
         let syntax = err.message.starts_with("is not valid YAML");
-        let location = err.location;
-        let in_copy = err.message.contains(".copy[");
+        let next = (!syntax).then(|| set_aside(&text, &err)).flatten();
         problems.push(err);
-        if syntax {
-            return None;
-        }
-        let (line, column) = location?;
-        let smallest = [
-            in_copy
-                .then(|| set_aside_path(&text, line, column))
-                .flatten(),
-            set_aside_key(&text, line),
-            set_aside(&text, line),
-        ];
-        match smallest.into_iter().flatten().find(|next| *next != text) {
+        match next {
             // Nothing left but what was set aside: that is no second mistake.
             Some(next) if next.lines().all(is_blank) => return None,
             Some(next) => text = next,
@@ -85,163 +75,128 @@ fn sorted(mut problems: Vec<ConfigError>) -> Vec<ConfigError> {
     problems
 }
 
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
-}
-
 fn is_blank(line: &str) -> bool {
     let t = line.trim();
     t.is_empty() || t.starts_with('#')
 }
 
-/// `text` with the path at 1-based `line` and `column` of a `copy:` list replaced by a stand-in
-/// path, so the list's other paths are read too.
-fn set_aside_path(text: &str, line: usize, column: usize) -> Option<String> {
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let row = lines.get_mut(line.checked_sub(1)?)?;
-    let start = row
-        .char_indices()
-        .nth(column.checked_sub(1)?)
-        .map(|(at, _)| at)?;
-    let rest = &row[start..];
-    let len = match rest.chars().next()? {
-        quote @ ('"' | '\'') => rest[1..].find(quote).map(|end| end + 2)?,
-        _ => rest.find([',', ']', '#']).unwrap_or(rest.len()),
+/// `text` with the smallest part around mistake `err` set aside: the one path of a `copy:`
+/// list, else the one key of a job (a key the job cannot do without gets a harmless stand-in
+/// value), else the whole job (a stand-in of the same name), else the entry outside any job.
+/// `None` when nothing can be.
+fn set_aside(text: &str, err: &ConfigError) -> Option<String> {
+    let (line, column) = err.location?;
+    let root = spans::tree(text)?;
+    let steps = spans::path_to(&root, spans::offset(text, line, column)?);
+    let Some(job) = (0..steps.len()).rev().find(|&i| is_job(&steps, i)) else {
+        let entry = steps
+            .iter()
+            .rev()
+            .find(|step| matches!(step, Step::Entry { .. }))?;
+        return Some(overwrite(text, entry, ""));
     };
-    let value = rest[..len].trim_end();
-    if value.is_empty() {
-        return None;
-    }
-    // As long as what it replaces, so the columns after it stay as they were.
-    row.replace_range(start..start + value.len(), &"x".repeat(value.len()));
-    let mut out = lines.join("\n");
-    out.push('\n');
-    Some(out)
+    let entry = steps.get(job + 1);
+    let key = entry.filter(|_| is_about_a_key(&err.message));
+    let path = entry
+        .filter(|_| err.message.contains(".copy["))
+        .filter(|entry| matches!(entry, Step::Entry { key, .. } if key.scalar() == Some("copy")))
+        .and_then(|_| steps.get(job + 2));
+    [
+        path.map(|path| set_aside_path(text, path)),
+        key.map(|key| set_aside_key(text, key)),
+        Some(set_aside_job(text, &steps[job])),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|next| next != text)
 }
 
-/// `text` with the one key of a job that 1-based `line` is part of set aside: blanked, or, for
-/// a key the job needs or that other keys depend on, given a stand-in value. `None` when the
-/// line is not inside a job's key (it is the job's first line, or outside any job).
-fn set_aside_key(text: &str, line: usize) -> Option<String> {
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let at = line.checked_sub(1)?.min(lines.len().checked_sub(1)?);
-    let item = job_item(&lines, at)?;
-    if at == item {
-        return None;
-    }
-    let key_indent = indent(&lines[item]) + 2;
-    let key = (item + 1..=at)
-        .rev()
-        .find(|&i| !is_blank(&lines[i]) && indent(&lines[i]) == key_indent)?;
-    let name = lines[key].trim_start().split(':').next()?.trim().to_owned();
-    let mut end = key + 1;
-    while end < lines.len() && (is_blank(&lines[end]) || indent(&lines[end]) > key_indent) {
-        end += 1;
-    }
-    let stand_in = match name.as_str() {
-        "name" => Some(format!("name: daft-unreadable-{}", item + 1)),
-        "run" => Some("run: \"true\"".to_owned()),
-        "copy" => Some("copy: [daft-set-aside]".to_owned()),
+/// Whether step `i` is an item of a `jobs:` list.
+fn is_job(steps: &[Step<'_>], i: usize) -> bool {
+    matches!(steps[i], Step::Item { .. })
+        && i > 0
+        && matches!(&steps[i - 1], Step::Entry { key, .. } if key.scalar() == Some("jobs"))
+}
+
+/// Whether a mistake is one key's (`jobs[0].timeout: …`, an unknown or repeated key) rather
+/// than the whole job's (a missing key, keys that do not go together).
+fn is_about_a_key(message: &str) -> bool {
+    let path = message.split(": ").next().unwrap_or_default();
+    !path.ends_with(']') || message.contains("unknown field") || message.contains("appears twice")
+}
+
+/// A path of a `copy:` list replaced by a stand-in path as long as it.
+fn set_aside_path(text: &str, path: &Step<'_>) -> String {
+    let written = &text[path.range()];
+    let width = written.lines().next().unwrap_or_default().chars().count();
+    overwrite(text, path, &"x".repeat(width.max(1)))
+}
+
+/// A job's key blanked or, for a key the job needs or that other keys depend on, given a
+/// stand-in value.
+fn set_aside_key(text: &str, key: &Step<'_>) -> String {
+    let Step::Entry { key: name, .. } = key else {
+        return overwrite(text, key, "");
+    };
+    let stand_in = match name.scalar().unwrap_or_default() {
+        "name" => format!("name: {}", unreadable(text, key)),
+        "run" => "run: \"true\"".to_owned(),
+        "copy" => "copy: [daft-set-aside]".to_owned(),
         // `nice`, `yield` and `ready` go with it: the job stays background.
-        "background" => Some("background: true".to_owned()),
-        _ => None,
+        "background" => "background: true".to_owned(),
+        _ => String::new(),
     };
-    for line in &mut lines[key..end] {
-        line.clear();
-    }
-    if let Some(stand_in) = stand_in {
-        lines[key] = format!("{}{stand_in}", " ".repeat(key_indent));
-    }
-    let mut out = lines.join("\n");
-    out.push('\n');
-    Some(out)
+    overwrite(text, key, &stand_in)
 }
 
-/// `text` with the job around 1-based `line` replaced by a stand-in of its name (or, outside
-/// any job, the entry at that line blanked), line count unchanged.
-fn set_aside(text: &str, line: usize) -> Option<String> {
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let at = line.checked_sub(1)?.min(lines.len().checked_sub(1)?);
-    let (start, stand_in) = match job_item(&lines, at) {
-        Some(item) => {
-            let name = job_name(&lines, item);
-            let pad = " ".repeat(indent(&lines[item]));
-            (
-                item,
-                Some(format!("{pad}- {{ name: {name}, run: \"true\" }}")),
-            )
-        }
-        None => (at, None),
+/// A job replaced by a stand-in of its name, so `needs` still find it.
+fn set_aside_job(text: &str, job: &Step<'_>) -> String {
+    let Step::Item { item, .. } = job else {
+        return overwrite(text, job, "");
     };
-    let own = indent(&lines[start]);
-    let mut end = start + 1;
-    while end < lines.len() && (is_blank(&lines[end]) || indent(&lines[end]) > own) {
-        end += 1;
-    }
-    for line in &mut lines[start..end] {
-        line.clear();
-    }
-    if let Some(stand_in) = stand_in {
-        lines[start] = stand_in;
-    }
-    let mut out = lines.join("\n");
-    out.push('\n');
-    Some(out)
-}
-
-/// The line of the job (an item of a `jobs:` list) that line `at` is part of.
-fn job_item(lines: &[String], at: usize) -> Option<usize> {
-    let mut level = indent(&lines[at]) + 1;
-    for i in (0..=at).rev() {
-        let line = &lines[i];
-        if is_blank(line) || indent(line) >= level {
-            continue;
-        }
-        level = indent(line);
-        let item = line.trim_start();
-        if (item.starts_with("- ") || item == "-") && parent_is_jobs(lines, i) {
-            return Some(i);
-        }
-        if level == 0 {
-            break;
-        }
-    }
-    None
-}
-
-/// Whether the list item at line `item` belongs to a `jobs:` key.
-fn parent_is_jobs(lines: &[String], item: usize) -> bool {
-    let own = indent(&lines[item]);
-    lines[..item]
-        .iter()
-        .rev()
-        .filter(|l| !is_blank(l))
-        .find(|l| indent(l) < own || (indent(l) == own && !l.trim_start().starts_with('-')))
-        .is_some_and(|l| l.split('#').next().unwrap_or("").trim() == "jobs:")
-}
-
-/// The job's `name:` as written (a stand-in keeps it, so `needs` still finds it).
-fn job_name(lines: &[String], item: usize) -> String {
-    let own = indent(&lines[item]);
-    let first = lines[item]
-        .trim_start()
-        .trim_start_matches('-')
-        .trim_start();
-    std::iter::once(first)
-        .chain(
-            lines[item + 1..]
-                .iter()
-                .take_while(|l| is_blank(l) || indent(l) > own)
-                .map(|l| l.trim_start()),
-        )
-        .find_map(|l| l.strip_prefix("name:"))
-        .map(|n| n.trim().trim_matches(['"', '\'']).to_owned())
-        .filter(|n| {
-            !n.is_empty()
-                && n.chars()
+    let name = item
+        .get("name")
+        .and_then(spans::Node::scalar)
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         })
-        .unwrap_or_else(|| format!("daft-unreadable-{}", item + 1))
+        .map_or_else(|| unreadable(text, job), str::to_owned);
+    overwrite(text, job, &format!("{{ name: {name}, run: \"true\" }}"))
+}
+
+/// A stand-in name that says where it stands.
+fn unreadable(text: &str, step: &Step<'_>) -> String {
+    let line = text[..step.range().start].matches('\n').count() + 1;
+    format!("daft-unreadable-{line}")
+}
+
+/// `text` with `step` blanked and `stand_in` written where it began. Line breaks are kept, and
+/// the columns of what follows on its lines as far as the stand-in allows. A step blanked
+/// inside `{ }` or `[ ]` takes its comma with it.
+fn overwrite(text: &str, step: &Step<'_>, stand_in: &str) -> String {
+    let mut range = step.range();
+    if stand_in.is_empty() && step.in_flow() {
+        let after = &text[range.end..];
+        let gap = after.len() - after.trim_start().len();
+        if after[gap..].starts_with(',') {
+            range.end += gap + 1;
+        }
+    }
+    let blank: String = text[range.clone()]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect();
+    let first_line = blank.find('\n').unwrap_or(blank.len());
+    let kept = stand_in.len().min(first_line);
+    format!(
+        "{}{stand_in}{}{}",
+        &text[..range.start],
+        &blank[kept..],
+        &text[range.end..]
+    )
 }
 
 #[cfg(test)]
@@ -254,49 +209,79 @@ mod tests {
 
     /// Mistakes a job's keys can make, each one mistake whatever else is wrong with the job.
     const KEY_MISTAKES: [&str; 6] = [
-        "        background: sometimes\n",
-        "        timeout: 5 minutes\n",
-        "        priority: high\n",
-        "        colour: red\n",
-        "        root: ../outside\n",
-        "        env: [A]\n",
+        "background: sometimes",
+        "timeout: 5 minutes",
+        "priority: high",
+        "colour: red",
+        "root: ../outside",
+        "env: [A]",
     ];
 
-    /// Mistakes a whole job makes, found once the file is read.
-    const JOB_MISTAKES: [&str; 6] = [
-        "        run: 'true'\n        nice: false\n",
-        "        run: 'true'\n        needs: [ghost]\n",
-        "        run: 'true'\n        from: ../elsewhere\n",
-        "        copy: [../secret, /etc/passwd]\n",
-        "        run: 'true'\n        background: true\n        ready: { port: nope }\n",
-        "        run: 'true'\n        ready: { run: 'true' }\n        background: true\n        timeout: 1m\n",
+    /// Mistakes a whole job makes, found once the file is read, and how many each is.
+    const JOB_MISTAKES: [(&[&str], usize); 6] = [
+        (&["run: 'true'", "nice: false"], 1),
+        (&["run: 'true'", "needs: [ghost]"], 1),
+        (&["run: 'true'", "from: ../elsewhere"], 1),
+        (&["copy: [../secret, /etc/passwd]"], 2),
+        (
+            &["run: 'true'", "background: true", "ready: { port: nope }"],
+            1,
+        ),
+        (
+            &[
+                "run: 'true'",
+                "ready: { run: 'true' }",
+                "background: true",
+                "timeout: 1m",
+            ],
+            1,
+        ),
     ];
 
-    /// How many mistakes each of [`JOB_MISTAKES`] is.
-    const JOB_MISTAKE_COUNTS: [usize; 6] = [1, 1, 1, 2, 1, 1];
+    /// One job of a config, with some of [`KEY_MISTAKES`] (distinct keys) or one of
+    /// [`JOB_MISTAKES`].
+    #[derive(Debug, Clone)]
+    struct Job {
+        keys: Vec<usize>,
+        whole: Option<usize>,
+        /// Written `- { name: …, … }` rather than a key a line.
+        flow: bool,
+    }
 
-    /// A config of jobs, each with some of [`KEY_MISTAKES`] (distinct keys) or one of
-    /// [`JOB_MISTAKES`]; and how many mistakes it holds.
-    fn with_mistakes(jobs: &[(Vec<usize>, Option<usize>)]) -> (String, usize) {
+    /// A config of `jobs`, and how many mistakes it holds.
+    fn with_mistakes(jobs: &[Job]) -> (String, usize) {
         let mut text = String::from("ports: [web]\nhooks:\n  worktree-post-create:\n    jobs:\n");
         let mut count = 0;
-        for (i, (keys, whole)) in jobs.iter().enumerate() {
-            let _ = writeln!(text, "      - name: j{i}");
-            if let Some(kind) = whole {
-                text.push_str(JOB_MISTAKES[*kind]);
-                count += JOB_MISTAKE_COUNTS[*kind];
+        for (i, job) in jobs.iter().enumerate() {
+            let name = format!("name: j{i}");
+            let mut keys = vec![name.as_str()];
+            if let Some(kind) = job.whole {
+                keys.extend(JOB_MISTAKES[kind].0);
+                count += JOB_MISTAKES[kind].1;
             } else {
-                text.push_str("        run: 'true'\n");
-                let mut keys = keys.clone();
-                keys.sort_unstable();
-                keys.dedup();
-                for &key in &keys {
-                    text.push_str(KEY_MISTAKES[key]);
-                }
-                count += keys.len();
+                keys.push("run: 'true'");
+                let mut mistakes = job.keys.clone();
+                mistakes.sort_unstable();
+                mistakes.dedup();
+                keys.extend(mistakes.iter().map(|&key| KEY_MISTAKES[key]));
+                count += mistakes.len();
+            }
+            if job.flow {
+                let _ = writeln!(text, "      - {{ {} }}", keys.join(", "));
+            } else {
+                let _ = writeln!(text, "      - {}", keys.join("\n        "));
             }
         }
         (text, count)
+    }
+
+    fn job() -> impl Strategy<Value = Job> {
+        (
+            prop::collection::vec(0..KEY_MISTAKES.len(), 0..4),
+            prop::option::of(0..JOB_MISTAKES.len()),
+            any::<bool>(),
+        )
+            .prop_map(|(keys, whole, flow)| Job { keys, whole, flow })
     }
 
     fn problems(text: &str) -> Vec<ConfigError> {
@@ -330,15 +315,39 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
     }
 
+    #[test]
+    fn flow_style_jobs_are_set_aside_a_key_at_a_time() {
+        let text = indoc::indoc! {"
+            hooks:
+              post-checkout:
+                jobs: [{ name: a, run: 'true', bogus: 2 }, { name: b, run: 'true', other: 3 }]
+              worktree-post-create:
+                jobs:
+                  - { name: c, run: 'true', timeout: banana }
+                  - name: d
+                    run: 'true'
+                    needs: [c, nosuch]
+        "};
+        let found: Vec<String> = problems(text).iter().map(ToString::to_string).collect();
+        let unknown = "expected one of `name`, `run`, `copy`, `from`, `background`, `needs`, `priority`, `env`, `root`, `timeout`, `only`, `skip`, `nice`, `yield`, `carry_times`, `ready`";
+        assert_eq!(
+            found,
+            [
+                format!("daft.yml:3:36: hooks.post-checkout.jobs[0]: unknown field `bogus`, {unknown}"),
+                format!("daft.yml:3:72: hooks.post-checkout.jobs[1]: unknown field `other`, {unknown}"),
+                "daft.yml:6:42: hooks.worktree-post-create.jobs[0].timeout: `banana` is not a duration; expected e.g. 30s, 10m, 1h30m or 500ms".to_owned(),
+                // The job set aside above keeps its name: `c` is found.
+                "daft.yml:7:9: hooks.worktree-post-create: job `d`: needs `nosuch`, which is not a job of this event (jobs: c, d)".to_owned(),
+            ]
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
         #[test]
         fn validate_reports_every_independent_mistake(
-            jobs in prop::collection::vec(
-                (prop::collection::vec(0..KEY_MISTAKES.len(), 0..4), prop::option::of(0..JOB_MISTAKES.len())),
-                1..6,
-            )
+            jobs in prop::collection::vec(job(), 1..6)
         ) {
             let (text, count) = with_mistakes(&jobs);
             let found = problems(&text);

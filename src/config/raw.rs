@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::budget::{self, MAX_DEPTH, spend};
 use super::copy::{self, CopyItem};
-use super::{FailMode, Parallel, Source, schema, values};
+use super::{FailMode, Parallel, Source, schema, spans, values};
 use crate::error::ConfigError;
 use crate::event::Event;
 
@@ -206,9 +206,18 @@ pub(super) fn parse(source: &Source) -> Result<RawFile, ConfigError> {
             .and_then(|rest| rest.split_once('`'))
             .map(|(name, _)| name)
             .filter(|_| message.contains("unknown event") || message.contains("appears twice"));
+        let parsers = err.location().map(|l| (l.line(), l.column()));
+        let near = parsers.and_then(|(line, column)| spans::offset(text, line, column));
         let location = named
-            .and_then(|name| key_line(text, name, message.contains("appears twice")))
-            .or_else(|| err.location().map(|l| (l.line(), l.column())));
+            .and_then(|name| {
+                spans::key_position(
+                    text,
+                    near,
+                    name,
+                    usize::from(message.contains("appears twice")),
+                )
+            })
+            .or(parsers);
         // Whatever the parser calls it, a tab where the error is is the mistake.
         let at_tab = location.is_some_and(|(line, column)| {
             text.lines()
@@ -226,22 +235,6 @@ pub(super) fn parse(source: &Source) -> Result<RawFile, ConfigError> {
 }
 
 const INDENT: &str = "this line's indentation does not fit the lines above it: the keys of one mapping, and the `- ` items of one list, each start in the same column";
-
-/// The line and column of key `name` (its second occurrence when `second`) directly under
-/// `hooks:`.
-fn key_line(text: &str, name: &str, second: bool) -> Option<(usize, usize)> {
-    let mut found = text.lines().enumerate().filter_map(|(i, line)| {
-        let key = line.trim_start();
-        let column = line.len() - key.len() + 1;
-        let bare = key.strip_prefix(name)?.trim_start();
-        let quoted = key
-            .strip_prefix(&format!("\"{name}\""))
-            .or_else(|| key.strip_prefix(&format!("'{name}'")));
-        (bare.starts_with(':') || quoted.is_some_and(|q| q.trim_start().starts_with(':')))
-            .then_some((i + 1, column))
-    });
-    if second { found.nth(1) } else { found.next() }
-}
 
 /// What the YAML parser says, and what it means in a `daft.yml`.
 const SYNTAX: [(&str, &str); 9] = [
