@@ -1,4 +1,4 @@
-//! The hook's reports to its supervisor ("done <job> ok|fail", "abort", then the end of the
+//! The hook's reports to its supervisor (`done <job> ok|fail`, `abort`, then the end of the
 //! pipe), read by a thread that forwards them as they come, or — where the system has no
 //! thread left to give — looked for at every turn of the supervisor's loop.
 
