@@ -224,6 +224,18 @@ mod tests {
 
     use super::*;
 
+    /// What `daft validate` finds: every mistake, each part set aside in turn.
+    fn problems(text: &str) -> Vec<ConfigError> {
+        Sources {
+            main: Source {
+                path: "daft.yml".into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+            local: None,
+        }
+        .problems()
+    }
+
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Sources {
             main: Source {
@@ -336,11 +348,13 @@ mod tests {
         #[test]
         fn parsing_never_panics(pieces in prop::collection::vec(piece(), 0..40)) {
             let _ = parse(&pieces.concat());
+            let _ = problems(&pieces.concat());
         }
 
         #[test]
         fn parsing_arbitrary_text_never_panics(text in ".{0,300}") {
             let _ = parse(&text);
+            let _ = problems(&text);
         }
 
         #[test]

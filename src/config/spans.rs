@@ -218,11 +218,11 @@ fn node<'a>(
     let flow = span.end.index() > span.start.index();
     match event {
         Event::Scalar(text, ..) => Some(Node {
-            range: start..chars.byte(span.end.index()),
+            range: start..chars.byte(span.end.index()).max(start),
             kind: Kind::Scalar(text.into_owned()),
         }),
         Event::Alias(_) => Some(Node {
-            range: start..chars.byte(span.end.index()),
+            range: start..chars.byte(span.end.index()).max(start),
             kind: Kind::Scalar(String::new()),
         }),
         Event::SequenceStart(..) => {
@@ -231,7 +231,7 @@ fn node<'a>(
                 let (event, span) = events.next()??;
                 if matches!(event, Event::SequenceEnd) {
                     return Some(Node {
-                        range: start..closed(flow, &span, chars),
+                        range: start..closed(flow, &span, chars).max(start),
                         kind: Kind::List { flow, items },
                     });
                 }
@@ -244,7 +244,7 @@ fn node<'a>(
                 let (event, span) = events.next()??;
                 if matches!(event, Event::MappingEnd) {
                     return Some(Node {
-                        range: start..closed(flow, &span, chars),
+                        range: start..closed(flow, &span, chars).max(start),
                         kind: Kind::Map { flow, entries },
                     });
                 }
