@@ -9,8 +9,9 @@
 //! gets a watcher (`daft __await-removal`) that tears it down once it is gone, so nothing waits
 //! for a later daft call.
 //!
-//! The first process to rename the worktree's directory under `removed/` owns its teardown,
-//! so it happens once. Processes its jobs left behind with no daft process to own them are
+//! A removal seen while the worktree's supervisor lives is left to it, with a watcher that
+//! tears down should the supervisor die before it does. The first process to rename the
+//! worktree's directory under `removed/` owns its teardown, so it happens once. Processes its jobs left behind with no daft process to own them are
 //! ended (a supervisor that was killed), then its teardown jobs run detached.
 
 use std::fs;
@@ -110,22 +111,37 @@ pub(crate) fn sweep(state: &State, here: Option<(&str, &Path)>, printer: &Printe
 
 /// Tears down worktree `id`, once: claims it, ends what its jobs left running with no owner,
 /// then starts its `worktree-post-remove` jobs (or releases its ports at once when it has
-/// none). A worktree whose supervisor is alive is left to it: it ends its jobs and reports.
+/// none). A worktree whose supervisor is alive is left to it (it ends its jobs and reports),
+/// with a watcher that does the teardown should the supervisor die first.
 pub(crate) fn tear_down(state: &State, id: &str, printer: &Printer) -> Result<()> {
+    if claim_and_tear_down(state, id, printer)? == Teardown::LeftToSupervisor {
+        await_detached(state, id)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Teardown {
+    Done,
+    /// A live supervisor owns jobs there: it tears down when it has ended them.
+    LeftToSupervisor,
+}
+
+fn claim_and_tear_down(state: &State, id: &str, printer: &Printer) -> Result<Teardown> {
     let live = state.worktree(id);
     let Ok(Some(record)) = Record::read(&live) else {
         // Nothing daft ran there can be torn down; forget it.
         let _ = registry::change_index(state, |e| e.retain(|e| e.id != id));
         let _ = fs::remove_dir_all(live.path());
-        return Ok(());
+        return Ok(Teardown::Done);
     };
     if supervised(&live) {
-        return Ok(());
+        return Ok(Teardown::LeftToSupervisor);
     }
     let removed = state.removed(id);
     fs::create_dir_all(state.removed_dir())?;
     if fs::rename(live.path(), removed.path()).is_err() {
-        return Ok(()); // someone else claimed it first
+        return Ok(Teardown::Done); // someone else claimed it first
     }
     if let Ok(number) = runs::next_seq(state) {
         let _ =
@@ -139,7 +155,7 @@ pub(crate) fn tear_down(state: &State, id: &str, printer: &Printer) -> Result<()
     if !started {
         crate::ports::release(state.common_dir(), id)?;
     }
-    Ok(())
+    Ok(Teardown::Done)
 }
 
 /// Whether a live, running daft process (a supervisor) still owns jobs of the worktree in
@@ -316,8 +332,13 @@ pub(crate) fn await_removal(common_dir: &Path, id: &str) -> u8 {
         };
         match locate(&state, &entry) {
             Whereabouts::Gone => {
-                let _ = tear_down(&state, id, &printer);
-                return 0;
+                // A supervisor that dies before its teardown leaves it to this watch.
+                if !matches!(
+                    claim_and_tear_down(&state, id, &printer),
+                    Ok(Teardown::LeftToSupervisor)
+                ) {
+                    return 0;
+                }
             }
             Whereabouts::Missing => {}
             _ if dir.removing().exists() => {}

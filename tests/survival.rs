@@ -3,7 +3,7 @@
 //! nothing is reported fine that is not, and every wait ends.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::common::{
@@ -20,8 +20,8 @@ const SERVER: &str = "hooks:
         background: true
 ";
 
-/// The supervisor's pid: the owner of a background job's record.
-fn supervisor(repo: &TestRepo, wt: &Path, name: &str) -> u32 {
+/// The record of background job `name` of the worktree's first run, and where it is.
+fn record(repo: &TestRepo, wt: &Path, name: &str) -> (PathBuf, serde_json::Value) {
     let runs = runs(repo, wt);
     let run_dir = repo
         .common_dir()
@@ -32,14 +32,18 @@ fn supervisor(repo: &TestRepo, wt: &Path, name: &str) -> u32 {
         .map(|e| e.path().join("runs").join(runs[0]["id"].as_str().unwrap()))
         .find(|p| p.exists())
         .unwrap();
-    let record: serde_json::Value = serde_json::Deserializer::from_slice(
-        &std::fs::read(run_dir.join(format!("jobs/{name}.json"))).unwrap(),
-    )
-    .into_iter()
-    .next()
-    .unwrap()
-    .unwrap();
-    record["owner"]["pid"].as_u64().unwrap() as u32
+    let path = run_dir.join(format!("jobs/{name}.json"));
+    let record = serde_json::Deserializer::from_slice(&std::fs::read(&path).unwrap())
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    (path, record)
+}
+
+/// The supervisor's pid: the owner of a background job's record.
+fn supervisor(repo: &TestRepo, wt: &Path, name: &str) -> u32 {
+    record(repo, wt, name).1["owner"]["pid"].as_u64().unwrap() as u32
 }
 
 /// The server job's pid, once it has written it: "running" is recorded when the job starts,
@@ -74,6 +78,52 @@ fn a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed() {
         .stdout();
     assert!(!removed.contains("running"), "{removed}");
     assert!(removed.contains("cancelled"), "{removed}");
+}
+
+/// A removal seen while the supervisor lives is left to it; should it die before it acts, the
+/// teardown still comes. (The supervisor is stood in for by a plain process named as the
+/// job's owner, so the moment it dies is the test's to choose.)
+fn a_supervisor_that_dies_after_the_removal_was_seen_still_gets_it_torn_down() {
+    let repo = TestRepo::installed(SERVER);
+    let wt = added(&repo, "wt");
+    wait_for_status(&repo, &wt, "serve", "running");
+    let server = server_pid(&repo);
+    let real = supervisor(&repo, &wt, "serve");
+    assert!(kill("KILL", i64::from(real)));
+    wait_until(Duration::from_secs(15), "the supervisor to end", || {
+        !pid_alive(real)
+    });
+    let mut stand_in = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    let (path, mut owned) = record(&repo, &wt, "serve");
+    owned["owner"] =
+        serde_json::json!({ "pid": stand_in.id(), "start": start_time(stand_in.id()) });
+    std::fs::write(&path, owned.to_string()).unwrap();
+    repo.git(&["worktree", "remove", "--force", wt.to_str().unwrap()])
+        .ok();
+    repo.daft(&["hooks", "log", "show"]).ok();
+    assert!(pid_alive(server), "left to the supervisor while it lives");
+    let _ = stand_in.kill();
+    let _ = stand_in.wait();
+    wait_until(
+        Duration::from_secs(15),
+        "the orphaned server to be ended",
+        || !pid_alive(server),
+    );
+    let removed = repo
+        .daft(&["hooks", "log", "show", "--removed"])
+        .ok()
+        .stdout();
+    assert!(removed.contains("cancelled"), "{removed}");
+}
+
+/// When process `pid` started, as the system counts it (`/proc/PID/stat`'s 22nd field).
+fn start_time(pid: u32) -> u64 {
+    let stat = read(Path::new(&format!("/proc/{pid}/stat")));
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
 }
 
 fn the_hook_killed_during_a_synchronous_job_leaves_it_no_time_to_run_on() {
@@ -248,6 +298,7 @@ fn a_low_process_limit_slows_jobs_down_but_fails_nothing_and_panics_nowhere() {
 
 crate::cases![
     a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed,
+    a_supervisor_that_dies_after_the_removal_was_seen_still_gets_it_torn_down,
     the_hook_killed_during_a_synchronous_job_leaves_it_no_time_to_run_on,
     a_stopped_supervisor_cannot_make_a_cancel_or_a_removal_hang,
     a_damaged_record_never_reads_as_success,
