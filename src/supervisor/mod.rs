@@ -178,14 +178,21 @@ impl Supervision {
 
     /// Once the hook is done and every job left is a niced background one, the supervisor's
     /// session (it and its jobs) yields to the user's other sessions too: a job's nice value
-    /// counts only within its session where the kernel shares CPU time by session.
+    /// counts only within its session where the kernel shares CPU time by session. Not while
+    /// a service is yet to be ready: someone waits for that (`daft hooks wait`, an agent), and
+    /// a lowered session on a busy machine would see the server answer tens of seconds late.
     fn lower_when_only_background_is_left(&mut self) {
         if self.weight == Weight::Lowered || !self.hook_ended {
             return;
         }
         let jobs = &self.engine.event.jobs;
-        let only_niced = (0..jobs.len())
-            .all(|i| self.engine.is_settled(i) || (jobs[i].background && jobs[i].nice));
+        let records = self.engine.records();
+        let only_niced = (0..jobs.len()).all(|i| {
+            self.engine.is_settled(i)
+                || (jobs[i].background
+                    && jobs[i].nice
+                    && (jobs[i].ready.is_none() || records[i].status == Status::Ready))
+        });
         if only_niced {
             self.weight = Weight::Lowered;
             if !platform::lower_session_priority() {
