@@ -3,7 +3,7 @@
 //! recorded once, with what it left half-done swept.
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::GRACE;
 use crate::job;
@@ -79,9 +79,8 @@ impl super::Engine {
         }
         self.pending.remove(&i);
         self.probing.remove(&i);
-        if let Some(done) = process.output_done {
-            // Let the last lines arrive, but never wait on a straggler that keeps the pipe open.
-            let _ = done.recv_timeout(Duration::from_millis(200));
+        if let Some(output) = process.output_done {
+            output.drain();
         }
         let code = exit.code().or_else(|| exit.signal().map(|s| 128 + s));
         let name = &self.event.jobs[i].name;

@@ -50,7 +50,7 @@ struct Process {
     kill_at: Option<Instant>,
     /// Set when we signalled it: how its end is to be recorded.
     ending: Option<(Status, String)>,
-    output_done: Option<Receiver<()>>,
+    output_done: Option<crate::job::Output>,
     /// The condition this process is, before the job itself runs; and whether it ran past
     /// its limit.
     check: Option<(Check, bool)>,

@@ -4,7 +4,7 @@
 
 mod spawn;
 
-pub(crate) use spawn::{NotStarted, Started, note_path, spawn, spawn_check, take_note};
+pub(crate) use spawn::{NotStarted, Output, Started, note_path, spawn, spawn_check, take_note};
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

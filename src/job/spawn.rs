@@ -7,6 +7,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::logfile::LogFile;
 use crate::printer::Printer;
@@ -44,8 +45,40 @@ pub(crate) fn spawn_check(
 /// A job's process, started.
 pub(crate) struct Started {
     pub(crate) pid: u32,
-    /// (printed jobs) Signals once all its output is copied.
-    pub(crate) output_done: Option<Receiver<()>>,
+    /// Signals once all its output is copied.
+    pub(crate) output_done: Option<Output>,
+}
+
+/// A job's output on its way to the log.
+pub(crate) struct Output {
+    done: Receiver<()>,
+    /// The read end the relay reads, to see what it has yet to read.
+    pipe: Arc<std::io::PipeReader>,
+}
+
+impl Output {
+    /// Waits, once the job has exited, until what it printed is in its log: the relay reaches
+    /// the end of the pipe, or — where a process it left behind holds the pipe open — the
+    /// pipe has stayed empty a moment. A relay starved of CPU time on a busy machine is waited
+    /// for (within a bound) while the pipe still holds output: a record never says a job ended
+    /// before its last lines are logged.
+    pub(crate) fn drain(self) {
+        const QUIET: Duration = Duration::from_millis(200);
+        const AT_MOST: Duration = Duration::from_secs(3);
+        let started = Instant::now();
+        let mut quiet_since = Instant::now();
+        while started.elapsed() < AT_MOST {
+            if self.done.recv_timeout(Duration::from_millis(20)).is_ok() {
+                return;
+            }
+            let unread = rustix::io::ioctl_fionread(&*self.pipe).unwrap_or(0);
+            if unread > 0 {
+                quiet_since = Instant::now();
+            } else if quiet_since.elapsed() >= QUIET {
+                return;
+            }
+        }
+    }
 }
 
 /// Why a job's process did not start.
@@ -171,14 +204,20 @@ const MAX_LINE: usize = 4096;
 /// When the job printed past the log's cap, leaves a note saying so for its record. Signals on
 /// the returned channel when the job's end of the pipe is closed.
 fn relay(
-    mut reader: std::io::PipeReader,
+    reader: std::io::PipeReader,
     mut log: LogFile,
     terminal: Option<(String, Arc<Printer>)>,
     note: std::path::PathBuf,
-) -> std::io::Result<Receiver<()>> {
+) -> std::io::Result<Output> {
     use std::io::Read as _;
     let (done_tx, done_rx) = mpsc::channel();
+    let pipe = Arc::new(reader);
+    let output = Output {
+        done: done_rx,
+        pipe: Arc::clone(&pipe),
+    };
     thread::Builder::new().spawn(move || {
+        let mut reader = &*pipe;
         let mut buf = vec![0u8; 64 * 1024];
         let mut line: Vec<u8> = Vec::new();
         let mut cut = false;
@@ -216,7 +255,7 @@ fn relay(
         }
         let _ = done_tx.send(());
     })?;
-    Ok(done_rx)
+    Ok(output)
 }
 
 /// One line of a job's output on the terminal.
