@@ -12,8 +12,8 @@ use indoc::formatdoc;
 use crate::common::{TestRepo, added, pid_alive, read_pid, status, wait_for_status, wait_until};
 
 /// A background job `dev` whose shell starts a daemon (its own session, its working directory
-/// where `cd` leaves it, the job's shell its parent) that writes its pid to `../<name>.pid`,
-/// then does `then`.
+/// where `cd` leaves it, the job's shell its parent) that writes its pid to `../<name>.pid`;
+/// once it has (so the job never ends before its daemon is there to be found), does `then`.
 fn daemonizing(name: &str, cd: &str, then: &str, extra: &str) -> String {
     formatdoc! {"
         hooks:
@@ -22,7 +22,8 @@ fn daemonizing(name: &str, cd: &str, then: &str, extra: &str) -> String {
               - name: dev
                 run: |
                   here=$(pwd)
-                  {cd} setsid sh -c \"echo \\$\\$ > $here/../{name}.pid; exec sleep 300\" > /dev/null 2>&1 < /dev/null &
+                  {cd} setsid sh -c \"echo \\$\\$ > $here/../{name}.pid.new && mv $here/../{name}.pid.new $here/../{name}.pid; exec sleep 300\" > /dev/null 2>&1 < /dev/null &
+                  while [ ! -s \"$here/../{name}.pid\" ]; do sleep 0.01; done
                   {then}
                 background: true
         {extra}"}
