@@ -67,6 +67,12 @@ fn a_killed_supervisor_s_job_is_ended_when_its_worktree_is_removed() {
     repo.git(&["worktree", "remove", "--force", wt.to_str().unwrap()])
         .ok();
     repo.daft(&["hooks", "log", "show"]).ok();
+    assert_ended_with_its_worktree(&repo, server);
+}
+
+/// The removed worktree's server is ended, and its record says it was cancelled.
+#[track_caller]
+fn assert_ended_with_its_worktree(repo: &TestRepo, server: u32) {
     wait_until(
         Duration::from_secs(15),
         "the orphaned server to be ended",
@@ -107,16 +113,7 @@ fn a_supervisor_that_dies_after_the_removal_was_seen_still_gets_it_torn_down() {
     assert!(pid_alive(server), "left to the supervisor while it lives");
     let _ = stand_in.kill();
     let _ = stand_in.wait();
-    wait_until(
-        Duration::from_secs(15),
-        "the orphaned server to be ended",
-        || !pid_alive(server),
-    );
-    let removed = repo
-        .daft(&["hooks", "log", "show", "--removed"])
-        .ok()
-        .stdout();
-    assert!(removed.contains("cancelled"), "{removed}");
+    assert_ended_with_its_worktree(&repo, server);
 }
 
 /// When process `pid` started, as the system counts it (`/proc/PID/stat`'s 22nd field).

@@ -219,6 +219,20 @@ impl Sources {
 }
 
 #[cfg(test)]
+impl Sources {
+    /// A `daft.yml` holding `text`, and no local file.
+    fn of(text: &str) -> Self {
+        Self {
+            main: Source {
+                path: "daft.yml".into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+            local: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
@@ -226,25 +240,11 @@ mod tests {
 
     /// What `daft validate` finds: every mistake, each part set aside in turn.
     fn problems(text: &str) -> Vec<ConfigError> {
-        Sources {
-            main: Source {
-                path: "daft.yml".into(),
-                bytes: text.as_bytes().to_vec(),
-            },
-            local: None,
-        }
-        .problems()
+        Sources::of(text).problems()
     }
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Sources {
-            main: Source {
-                path: "daft.yml".into(),
-                bytes: text.as_bytes().to_vec(),
-            },
-            local: None,
-        }
-        .parse()
+        Sources::of(text).parse()
     }
 
     #[test]

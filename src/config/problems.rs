@@ -285,14 +285,7 @@ mod tests {
     }
 
     fn problems(text: &str) -> Vec<ConfigError> {
-        Sources {
-            main: Source {
-                path: "daft.yml".into(),
-                bytes: text.as_bytes().to_vec(),
-            },
-            local: None,
-        }
-        .problems()
+        Sources::of(text).problems()
     }
 
     #[test]

@@ -225,33 +225,33 @@ fn node<'a>(
             range: start..chars.byte(span.end.index()).max(start),
             kind: Kind::Scalar(String::new()),
         }),
-        Event::SequenceStart(..) => {
-            let mut items = Vec::new();
-            loop {
+        Event::SequenceStart(..) | Event::MappingStart(..) => {
+            let is_map = matches!(event, Event::MappingStart(..));
+            let mut children = Vec::new();
+            let end = loop {
                 let (event, span) = events.next()??;
-                if matches!(event, Event::SequenceEnd) {
-                    return Some(Node {
-                        range: start..closed(flow, &span, chars).max(start),
-                        kind: Kind::List { flow, items },
-                    });
+                if matches!(event, Event::SequenceEnd | Event::MappingEnd) {
+                    break span;
                 }
-                items.push(node(event, span, events, chars)?);
-            }
-        }
-        Event::MappingStart(..) => {
-            let mut entries = Vec::new();
-            loop {
-                let (event, span) = events.next()??;
-                if matches!(event, Event::MappingEnd) {
-                    return Some(Node {
-                        range: start..closed(flow, &span, chars).max(start),
-                        kind: Kind::Map { flow, entries },
-                    });
+                children.push(node(event, span, events, chars)?);
+            };
+            let kind = if is_map {
+                let mut children = children.into_iter();
+                let mut entries = Vec::new();
+                while let (Some(key), Some(value)) = (children.next(), children.next()) {
+                    entries.push((key, value));
                 }
-                let key = node(event, span, events, chars)?;
-                let (event, span) = events.next()??;
-                entries.push((key, node(event, span, events, chars)?));
-            }
+                Kind::Map { flow, entries }
+            } else {
+                Kind::List {
+                    flow,
+                    items: children,
+                }
+            };
+            Some(Node {
+                range: start..closed(flow, &end, chars).max(start),
+                kind,
+            })
         }
         _ => None,
     }
